@@ -1,0 +1,64 @@
+/* cache.h - the in-process read cache in front of the URL store (M3).
+ *
+ * Cache-aside: the redirect path asks the cache, on a miss reads the store and
+ * puts the answer back; unknown keys are put as negative entries with a short
+ * TTL so a flood of bad keys does not reach the store.
+ *
+ * Bounded by bytes (keys + values + per-entry overhead), evicting the least
+ * recently inserted/used entries of a shard when a put would exceed its share.
+ * Sharded by key hash; every call is thread-safe.
+ *
+ * wl_cache_get() never blocks and never allocates: it try-locks the key's
+ * shard for reading and, if a writer holds it, reports WL_EBUSY so the caller
+ * can read the store instead of waiting. */
+#ifndef WL_CACHE_H
+#define WL_CACHE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/status.h"
+
+typedef struct wl_cache wl_cache;
+
+typedef struct wl_cache_stats {
+    uint64_t hits;          /* positive hits */
+    uint64_t negative_hits; /* negative entries found */
+    uint64_t misses;        /* absent or expired */
+    uint64_t busy;          /* gets that found their shard write-locked */
+    uint64_t evictions;     /* entries dropped to make room */
+    uint64_t expirations;   /* entries dropped because their TTL passed */
+    uint64_t entries;
+    uint64_t bytes;
+    uint64_t max_bytes;
+} wl_cache_stats;
+
+/* max_bytes: total budget (split evenly over shards). shards: power of two,
+ * 0 picks a default. */
+wl_status wl_cache_new(size_t max_bytes, unsigned shards, wl_cache **out);
+void wl_cache_free(wl_cache *c);
+
+/* Looks key up at time now_ms.
+ *  WL_OK        positive entry: value copied to buf, *len set
+ *  WL_ENOTFOUND negative entry (known unknown)
+ *  WL_EAGAIN    not cached (or expired)
+ *  WL_EBUSY     shard is being written: treat as a miss, do not wait
+ *  WL_ETOOBIG   value longer than cap (*len says how long) */
+wl_status wl_cache_get(wl_cache *c, const char *key, size_t key_len, int64_t now_ms, char *buf,
+                       size_t cap, size_t *len);
+
+/* Inserts or replaces key -> value until expires_ms. Copies both.
+ * WL_ETOOBIG when the entry alone exceeds a shard's budget. */
+wl_status wl_cache_put(wl_cache *c, const char *key, size_t key_len, const char *value,
+                       size_t value_len, int64_t expires_ms);
+
+/* Inserts or replaces a negative entry for key until expires_ms. */
+wl_status wl_cache_put_negative(wl_cache *c, const char *key, size_t key_len, int64_t expires_ms);
+
+/* Removes key (positive or negative). */
+void wl_cache_invalidate(wl_cache *c, const char *key, size_t key_len);
+
+/* Sums the counters of all shards (relaxed reads: a snapshot, not atomic). */
+void wl_cache_stats_get(wl_cache *c, wl_cache_stats *out);
+
+#endif
