@@ -105,10 +105,10 @@ typedef struct wl_store_ops {
     wl_status (*link_import)(wl_store *st, wl_link_source_fn src, void *ctx, uint64_t *inserted);
 
     /* Users. Emails are stored as given (callers normalise). */
-    wl_status (*user_insert)(wl_store *st, const char *email, size_t email_len,
-                             const char *pwhash, int64_t created_at, int64_t *id_out);
-    wl_status (*user_get_by_email)(wl_store *st, const char *email, size_t email_len,
-                                   wl_user *out, char *buf, size_t cap);
+    wl_status (*user_insert)(wl_store *st, const char *email, size_t email_len, const char *pwhash,
+                             int64_t created_at, int64_t *id_out);
+    wl_status (*user_get_by_email)(wl_store *st, const char *email, size_t email_len, wl_user *out,
+                                   char *buf, size_t cap);
     wl_status (*user_get_by_id)(wl_store *st, int64_t id, wl_user *out, char *buf, size_t cap);
     wl_status (*user_set_pwhash)(wl_store *st, int64_t id, const char *pwhash);
     wl_status (*user_list)(wl_store *st, wl_user_fn fn, void *ctx);
@@ -146,8 +146,7 @@ wl_status wl_store_open(const char *backend, const char *dsn, unsigned flags, wl
 
 static inline void wl_store_close(wl_store *st)
 {
-    if (st)
-        st->ops->close(st);
+    if (st) st->ops->close(st);
 }
 static inline wl_status wl_store_link_get(wl_store *st, const char *key, size_t key_len,
                                           wl_link *out, char *buf, size_t cap)
@@ -186,8 +185,8 @@ static inline wl_status wl_store_user_get_by_email(wl_store *st, const char *ema
 {
     return st->ops->user_get_by_email(st, email, email_len, out, buf, cap);
 }
-static inline wl_status wl_store_user_get_by_id(wl_store *st, int64_t id, wl_user *out,
-                                                char *buf, size_t cap)
+static inline wl_status wl_store_user_get_by_id(wl_store *st, int64_t id, wl_user *out, char *buf,
+                                                size_t cap)
 {
     return st->ops->user_get_by_id(st, id, out, buf, cap);
 }
@@ -205,8 +204,8 @@ static inline wl_status wl_store_apikey_insert(wl_store *st, int64_t user_id, co
                                                const unsigned char hash[WL_APIKEY_HASH_LEN],
                                                int64_t created_at, int64_t *id_out)
 {
-    return st->ops->apikey_insert(st, user_id, name, name_len, prefix, prefix_len, hash,
-                                  created_at, id_out);
+    return st->ops->apikey_insert(st, user_id, name, name_len, prefix, prefix_len, hash, created_at,
+                                  id_out);
 }
 static inline wl_status wl_store_apikey_get_by_hash(wl_store *st,
                                                     const unsigned char hash[WL_APIKEY_HASH_LEN],

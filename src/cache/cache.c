@@ -1,0 +1,550 @@
+/* cache.c - the sharded, byte-bounded read cache (M3).
+ *
+ * DESIGN
+ *
+ * Sharding. A key is hashed once with SipHash (libsodium crypto_shorthash)
+ * under a random per-cache key, so a client that chooses keys cannot aim them
+ * all at one chain. The top bits of the hash pick the shard, the low bits the
+ * bucket, so the two choices are independent.
+ *
+ * Shard. A pthread rwlock, a chained hash table (power-of-two buckets, grown
+ * x2 when the entry count passes the bucket count) and a CLOCK ring of the same
+ * entries. Each shard owns max_bytes / shards bytes of budget.
+ *
+ * Readers. wl_cache_get() try-locks for reading and returns WL_EBUSY rather
+ * than wait. The lock prefers writers, so a steady stream of gets cannot starve
+ * an invalidation: a get that arrives while a writer waits simply reports busy
+ * and the caller reads the store. Under the read lock the only shared store a
+ * get makes is the entry's reference bit (a relaxed atomic, written only when
+ * it is clear, so hot entries do not bounce their cache line) and the shard's
+ * counters (relaxed atomic adds). Nothing is allocated or unlinked.
+ *
+ * Writers. put/put_negative/invalidate allocate the new entry before taking
+ * the write lock and free replaced or evicted entries after dropping it, so
+ * the lock is held only for pointer surgery. Eviction is CLOCK: the hand walks
+ * the ring; a referenced entry loses its bit and is skipped once, an
+ * unreferenced one is evicted. An expired entry is a victim whatever its bit,
+ * and writers also drop expired entries they meet on a bucket chain.
+ *
+ * Time. Puts carry an expiry but no "now". For their housekeeping writers use
+ * the latest now_ms any get has passed in (now_hint), so the cache lives on
+ * whatever clock its callers use - wall time in the server, made-up times in
+ * tests. Until the first get nothing counts as expired for eviction.
+ *
+ * Accounting. An entry costs key_len + value_len + ENTRY_OVERHEAD, where the
+ * overhead is the entry header plus one bucket pointer (the table is kept at
+ * load factor <= 1). malloc's own header and rounding are not counted. */
+#include "cache/cache.h"
+
+#include <limits.h>
+#include <pthread.h>
+#include <stdalign.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <sodium.h>
+
+#define DEFAULT_SHARDS 64u
+#define MAX_SHARDS 65536u
+#define INITIAL_BUCKETS 16u
+#define KEY_MAX UCHAR_MAX /* key_len is stored in one byte */
+#define CACHE_LINE 64
+
+/* One cached key. Allocated by a writer in one block (header, key, value) and
+ * freed by a writer after it is unlinked under the write lock; readers only
+ * look at it while holding the read lock. Every field except `referenced` is
+ * immutable once the entry is linked. */
+struct cache_entry {
+    struct cache_entry *chain;       /* next in the bucket chain */
+    struct cache_entry *prev, *next; /* CLOCK ring neighbours */
+    uint64_t hash;
+    int64_t expires_ms; /* valid while now_ms < expires_ms */
+    uint32_t value_len;
+    uint8_t key_len;
+    bool negative;
+    atomic_uchar referenced; /* set by gets, cleared by the CLOCK hand */
+    char bytes[];            /* key_len bytes of key, then value_len of value */
+};
+
+#define ENTRY_OVERHEAD (sizeof(struct cache_entry) + sizeof(struct cache_entry *))
+
+/* A shard. Aligned to a cache line so neighbouring shards' locks and counters
+ * do not share one. The table and ring are guarded by `lock`; the counters are
+ * atomics so wl_cache_stats_get() can read them without it. */
+struct cache_shard {
+    alignas(CACHE_LINE) pthread_rwlock_t lock;
+    struct cache_entry **buckets;
+    size_t bucket_mask;
+    struct cache_entry *hand; /* next entry the CLOCK hand examines */
+    atomic_uint_fast64_t hits, negative_hits, misses, busy;
+    atomic_uint_fast64_t evictions, expirations, entries, bytes;
+};
+
+struct wl_cache {
+    struct cache_shard *shards;
+    unsigned shard_count;
+    unsigned shard_shift; /* 64 - log2(shard_count) */
+    size_t shard_budget;  /* bytes per shard */
+    size_t max_bytes;
+    unsigned char hash_key[crypto_shorthash_KEYBYTES];
+    alignas(CACHE_LINE) atomic_int_least64_t now_hint; /* see "Time" above */
+};
+
+/* ---- small helpers ---------------------------------------------------- */
+
+static inline void counter_inc(atomic_uint_fast64_t *c)
+{
+    atomic_fetch_add_explicit(c, 1, memory_order_relaxed);
+}
+
+/* For counters only written under the shard's write lock: a load and a store
+ * are enough and cheaper than a locked add. */
+static inline void counter_add_locked(atomic_uint_fast64_t *c, int64_t delta)
+{
+    uint_fast64_t v = atomic_load_explicit(c, memory_order_relaxed);
+    atomic_store_explicit(c, v + (uint_fast64_t)delta, memory_order_relaxed);
+}
+
+static inline uint64_t load_counter(atomic_uint_fast64_t *c)
+{
+    return atomic_load_explicit(c, memory_order_relaxed);
+}
+
+static inline size_t entry_cost(size_t key_len, size_t value_len)
+{
+    return ENTRY_OVERHEAD + key_len + value_len;
+}
+
+static inline size_t entry_cost_of(const struct cache_entry *e)
+{
+    return entry_cost(e->key_len, e->value_len);
+}
+
+/* Callers pass key != NULL (an empty key is ""), so no NULL reaches
+ * memcpy/memcmp or pointer arithmetic. */
+static uint64_t hash_key(const wl_cache *c, const char *key, size_t key_len)
+{
+    unsigned char out[crypto_shorthash_BYTES];
+    uint64_t h;
+    crypto_shorthash(out, (const unsigned char *)key, key_len, c->hash_key);
+    memcpy(&h, out, sizeof(h));
+    return h;
+}
+
+static inline struct cache_shard *shard_of(const wl_cache *c, uint64_t hash)
+{
+    /* A shift by 64 is undefined, so one shard needs its own case. */
+    return &c->shards[c->shard_count == 1 ? 0 : hash >> c->shard_shift];
+}
+
+static inline bool entry_matches(const struct cache_entry *e, uint64_t hash, const char *key,
+                                 size_t key_len)
+{
+    return e->hash == hash && e->key_len == key_len && memcmp(e->bytes, key, key_len) == 0;
+}
+
+static inline bool entry_expired(const struct cache_entry *e, int64_t now_ms)
+{
+    return e->expires_ms <= now_ms;
+}
+
+/* ---- lookup (read or write lock held) --------------------------------- */
+
+static struct cache_entry *shard_find(const struct cache_shard *s, uint64_t hash, const char *key,
+                                      size_t key_len)
+{
+    for (struct cache_entry *e = s->buckets[hash & s->bucket_mask]; e; e = e->chain)
+        if (entry_matches(e, hash, key, key_len)) return e;
+    return NULL;
+}
+
+/* ---- structure changes (write lock held) ------------------------------ */
+
+static void ring_insert(struct cache_shard *s, struct cache_entry *e)
+{
+    if (!s->hand) {
+        e->prev = e->next = e;
+        s->hand = e;
+        return;
+    }
+    /* Just behind the hand: a new entry is the last the hand reaches. */
+    e->next = s->hand;
+    e->prev = s->hand->prev;
+    e->prev->next = e;
+    s->hand->prev = e;
+}
+
+static void ring_remove(struct cache_shard *s, struct cache_entry *e)
+{
+    if (e->next == e) {
+        s->hand = NULL;
+        return;
+    }
+    if (s->hand == e) s->hand = e->next;
+    e->prev->next = e->next;
+    e->next->prev = e->prev;
+}
+
+static void shard_link(struct cache_shard *s, struct cache_entry *e)
+{
+    struct cache_entry **head = &s->buckets[e->hash & s->bucket_mask];
+    e->chain = *head;
+    *head = e;
+    ring_insert(s, e);
+    counter_add_locked(&s->entries, 1);
+    counter_add_locked(&s->bytes, (int64_t)entry_cost_of(e));
+}
+
+/* Unlinks *link (a pointer into a bucket chain) and pushes the entry onto
+ * *garbage, to be freed once the lock is dropped. */
+static void shard_unlink(struct cache_shard *s, struct cache_entry **link,
+                         struct cache_entry **garbage)
+{
+    struct cache_entry *e = *link;
+    *link = e->chain;
+    ring_remove(s, e);
+    counter_add_locked(&s->entries, -1);
+    counter_add_locked(&s->bytes, -(int64_t)entry_cost_of(e));
+    e->chain = *garbage;
+    *garbage = e;
+}
+
+static struct cache_entry **chain_link_to(struct cache_shard *s, const struct cache_entry *e)
+{
+    struct cache_entry **link = &s->buckets[e->hash & s->bucket_mask];
+    while (*link != e)
+        link = &(*link)->chain;
+    return link;
+}
+
+/* Removes key's entry, if any, plus any expired entries on the same chain. */
+static void shard_remove_key(struct cache_shard *s, uint64_t hash, const char *key, size_t key_len,
+                             int64_t now_ms, struct cache_entry **garbage)
+{
+    struct cache_entry **link = &s->buckets[hash & s->bucket_mask];
+    while (*link) {
+        struct cache_entry *e = *link;
+        if (entry_matches(e, hash, key, key_len)) {
+            shard_unlink(s, link, garbage);
+        } else if (entry_expired(e, now_ms)) {
+            counter_add_locked(&s->expirations, 1);
+            shard_unlink(s, link, garbage);
+        } else {
+            link = &e->chain;
+        }
+    }
+}
+
+/* Advances the CLOCK hand to the next victim. Ends within two laps: the
+ * first clears every reference bit it passes. The shard must not be empty. */
+static struct cache_entry *clock_victim(struct cache_shard *s, int64_t now_ms, bool *expired)
+{
+    for (;;) {
+        struct cache_entry *e = s->hand;
+        s->hand = e->next;
+        if (entry_expired(e, now_ms)) {
+            *expired = true;
+            return e;
+        }
+        if (!atomic_load_explicit(&e->referenced, memory_order_relaxed)) {
+            *expired = false;
+            return e;
+        }
+        atomic_store_explicit(&e->referenced, 0, memory_order_relaxed);
+    }
+}
+
+/* Evicts until `cost` more bytes fit in the shard's budget. */
+static void shard_make_room(struct cache_shard *s, size_t budget, size_t cost, int64_t now_ms,
+                            struct cache_entry **garbage)
+{
+    while (load_counter(&s->bytes) + cost > budget) {
+        bool expired;
+        struct cache_entry *victim = clock_victim(s, now_ms, &expired);
+        counter_add_locked(expired ? &s->expirations : &s->evictions, 1);
+        shard_unlink(s, chain_link_to(s, victim), garbage);
+    }
+}
+
+/* Doubles the bucket array once entries outnumber buckets. Failing to grow
+ * only lengthens chains, so an allocation failure is ignored. */
+static void shard_maybe_grow(struct cache_shard *s)
+{
+    size_t n = s->bucket_mask + 1;
+    if (load_counter(&s->entries) < n || n > SIZE_MAX / 2 / sizeof(*s->buckets)) return;
+    struct cache_entry **fresh = calloc(n * 2, sizeof(*fresh));
+    if (!fresh) return;
+    size_t mask = n * 2 - 1;
+    for (size_t i = 0; i < n; i++) {
+        struct cache_entry *e = s->buckets[i];
+        while (e) {
+            struct cache_entry *next = e->chain;
+            e->chain = fresh[e->hash & mask];
+            fresh[e->hash & mask] = e;
+            e = next;
+        }
+    }
+    free(s->buckets);
+    s->buckets = fresh;
+    s->bucket_mask = mask;
+}
+
+static void free_entries(struct cache_entry *list)
+{
+    while (list) {
+        struct cache_entry *next = list->chain;
+        free(list);
+        list = next;
+    }
+}
+
+/* ---- lifecycle -------------------------------------------------------- */
+
+static wl_status shard_init(struct cache_shard *s)
+{
+    memset(s, 0, sizeof(*s));
+    s->buckets = calloc(INITIAL_BUCKETS, sizeof(*s->buckets));
+    if (!s->buckets) return WL_ENOMEM;
+    s->bucket_mask = INITIAL_BUCKETS - 1;
+
+    pthread_rwlockattr_t attr;
+    if (pthread_rwlockattr_init(&attr) != 0) {
+        free(s->buckets);
+        return WL_ENOMEM;
+    }
+    /* Writer preference: see "Readers" above. */
+    pthread_rwlockattr_setkind_np(&attr, PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
+    int rc = pthread_rwlock_init(&s->lock, &attr);
+    pthread_rwlockattr_destroy(&attr);
+    if (rc != 0) {
+        free(s->buckets);
+        return WL_ENOMEM;
+    }
+    return WL_OK;
+}
+
+static void shard_release(struct cache_shard *s)
+{
+    for (size_t i = 0; i <= s->bucket_mask; i++)
+        free_entries(s->buckets[i]);
+    free(s->buckets);
+    pthread_rwlock_destroy(&s->lock);
+}
+
+static unsigned log2_of(unsigned pow2)
+{
+    unsigned bits = 0;
+    while ((1u << bits) < pow2)
+        bits++;
+    return bits;
+}
+
+wl_status wl_cache_new(size_t max_bytes, unsigned shards, wl_cache **out)
+{
+    if (!out) return WL_EINVAL;
+    *out = NULL;
+    if (shards == 0) shards = DEFAULT_SHARDS;
+    if (shards > MAX_SHARDS || (shards & (shards - 1)) != 0) return WL_EINVAL;
+    /* A shard must hold at least one entry with a one-byte key. */
+    if (max_bytes / shards < entry_cost(1, 0)) return WL_EINVAL;
+    if (sodium_init() < 0) return WL_EIO;
+
+    wl_cache *c = aligned_alloc(CACHE_LINE, sizeof(*c));
+    if (!c) return WL_ENOMEM;
+    memset(c, 0, sizeof(*c));
+    c->shards = aligned_alloc(CACHE_LINE, shards * sizeof(*c->shards));
+    if (!c->shards) {
+        free(c);
+        return WL_ENOMEM;
+    }
+    c->shard_count = shards;
+    c->shard_shift = 64 - log2_of(shards);
+    c->shard_budget = max_bytes / shards;
+    c->max_bytes = max_bytes;
+    crypto_shorthash_keygen(c->hash_key);
+    atomic_init(&c->now_hint, INT64_MIN);
+
+    for (unsigned i = 0; i < shards; i++) {
+        if (shard_init(&c->shards[i]) != WL_OK) {
+            c->shard_count = i; /* release only the ones made */
+            wl_cache_free(c);
+            return WL_ENOMEM;
+        }
+    }
+    *out = c;
+    return WL_OK;
+}
+
+void wl_cache_free(wl_cache *c)
+{
+    if (!c) return;
+    for (unsigned i = 0; i < c->shard_count; i++)
+        shard_release(&c->shards[i]);
+    free(c->shards);
+    free(c);
+}
+
+/* ---- get (the hot path) ----------------------------------------------- */
+
+/* Records now_ms for writers' housekeeping. Stores only when time moved on,
+ * i.e. about once per millisecond, so the line stays shared between cores.
+ * Two racing stores may leave the smaller value; that only delays eviction
+ * of an expired entry by a millisecond. */
+static inline void note_time(wl_cache *c, int64_t now_ms)
+{
+    if (now_ms > atomic_load_explicit(&c->now_hint, memory_order_relaxed))
+        atomic_store_explicit(&c->now_hint, now_ms, memory_order_relaxed);
+}
+
+static inline void entry_touch(struct cache_entry *e)
+{
+    if (!atomic_load_explicit(&e->referenced, memory_order_relaxed))
+        atomic_store_explicit(&e->referenced, 1, memory_order_relaxed);
+}
+
+/* Answers from a found, unexpired entry. Read lock held. */
+static wl_status entry_answer(struct cache_shard *s, struct cache_entry *e, char *buf, size_t cap,
+                              size_t *len)
+{
+    entry_touch(e);
+    if (e->negative) {
+        counter_inc(&s->negative_hits);
+        return WL_ENOTFOUND;
+    }
+    counter_inc(&s->hits);
+    if (len) *len = e->value_len;
+    if (e->value_len > cap) return WL_ETOOBIG;
+    if (e->value_len) memcpy(buf, e->bytes + e->key_len, e->value_len);
+    return WL_OK;
+}
+
+wl_status wl_cache_get(wl_cache *c, const char *key, size_t key_len, int64_t now_ms, char *buf,
+                       size_t cap, size_t *len)
+{
+    if (!c || (!key && key_len) || (!buf && cap)) return WL_EINVAL;
+    if (key_len > KEY_MAX) return WL_EAGAIN; /* could never have been put */
+    if (!key) key = "";
+
+    uint64_t hash = hash_key(c, key, key_len);
+    struct cache_shard *s = shard_of(c, hash);
+    note_time(c, now_ms);
+
+    if (pthread_rwlock_tryrdlock(&s->lock) != 0) {
+        counter_inc(&s->busy);
+        return WL_EBUSY;
+    }
+    struct cache_entry *e = shard_find(s, hash, key, key_len);
+    wl_status st;
+    if (!e || entry_expired(e, now_ms)) {
+        counter_inc(&s->misses);
+        st = WL_EAGAIN;
+    } else {
+        st = entry_answer(s, e, buf, cap, len);
+    }
+    pthread_rwlock_unlock(&s->lock);
+    return st;
+}
+
+/* ---- writers ---------------------------------------------------------- */
+
+static struct cache_entry *entry_new(uint64_t hash, const char *key, size_t key_len,
+                                     const char *value, size_t value_len, bool negative,
+                                     int64_t expires_ms)
+{
+    struct cache_entry *e = malloc(sizeof(*e) + key_len + value_len);
+    if (!e) return NULL;
+    e->chain = e->prev = e->next = NULL;
+    e->hash = hash;
+    e->expires_ms = expires_ms;
+    e->value_len = (uint32_t)value_len;
+    e->key_len = (uint8_t)key_len;
+    e->negative = negative;
+    atomic_init(&e->referenced, 0);
+    if (key_len) memcpy(e->bytes, key, key_len);
+    if (value_len) memcpy(e->bytes + key_len, value, value_len);
+    return e;
+}
+
+static wl_status cache_insert(wl_cache *c, const char *key, size_t key_len, const char *value,
+                              size_t value_len, bool negative, int64_t expires_ms)
+{
+    if (!c || (!key && key_len) || (!value && value_len)) return WL_EINVAL;
+    /* Checked one by one so entry_cost() cannot overflow. */
+    if (key_len > KEY_MAX || value_len > c->shard_budget || value_len > UINT32_MAX ||
+        entry_cost(key_len, value_len) > c->shard_budget)
+        return WL_ETOOBIG;
+    if (!key) key = "";
+
+    uint64_t hash = hash_key(c, key, key_len);
+    struct cache_entry *fresh =
+        entry_new(hash, key, key_len, value, value_len, negative, expires_ms);
+    if (!fresh) return WL_ENOMEM;
+
+    struct cache_shard *s = shard_of(c, hash);
+    int64_t now_ms = atomic_load_explicit(&c->now_hint, memory_order_relaxed);
+    struct cache_entry *garbage = NULL;
+
+    pthread_rwlock_wrlock(&s->lock);
+    shard_remove_key(s, hash, key, key_len, now_ms, &garbage);
+    shard_make_room(s, c->shard_budget, entry_cost_of(fresh), now_ms, &garbage);
+    shard_maybe_grow(s);
+    shard_link(s, fresh);
+    pthread_rwlock_unlock(&s->lock);
+
+    free_entries(garbage);
+    return WL_OK;
+}
+
+wl_status wl_cache_put(wl_cache *c, const char *key, size_t key_len, const char *value,
+                       size_t value_len, int64_t expires_ms)
+{
+    return cache_insert(c, key, key_len, value, value_len, false, expires_ms);
+}
+
+wl_status wl_cache_put_negative(wl_cache *c, const char *key, size_t key_len, int64_t expires_ms)
+{
+    return cache_insert(c, key, key_len, NULL, 0, true, expires_ms);
+}
+
+void wl_cache_invalidate(wl_cache *c, const char *key, size_t key_len)
+{
+    if (!c || (!key && key_len) || key_len > KEY_MAX) return;
+    if (!key) key = "";
+    uint64_t hash = hash_key(c, key, key_len);
+    struct cache_shard *s = shard_of(c, hash);
+    int64_t now_ms = atomic_load_explicit(&c->now_hint, memory_order_relaxed);
+    struct cache_entry *garbage = NULL;
+
+    pthread_rwlock_wrlock(&s->lock);
+    shard_remove_key(s, hash, key, key_len, now_ms, &garbage);
+    pthread_rwlock_unlock(&s->lock);
+
+    free_entries(garbage);
+}
+
+/* ---- stats ------------------------------------------------------------ */
+
+size_t wl_cache_entry_overhead(void)
+{
+    return ENTRY_OVERHEAD;
+}
+
+void wl_cache_stats_get(wl_cache *c, wl_cache_stats *out)
+{
+    memset(out, 0, sizeof(*out));
+    if (!c) return;
+    for (unsigned i = 0; i < c->shard_count; i++) {
+        struct cache_shard *s = &c->shards[i];
+        out->hits += load_counter(&s->hits);
+        out->negative_hits += load_counter(&s->negative_hits);
+        out->misses += load_counter(&s->misses);
+        out->busy += load_counter(&s->busy);
+        out->evictions += load_counter(&s->evictions);
+        out->expirations += load_counter(&s->expirations);
+        out->entries += load_counter(&s->entries);
+        out->bytes += load_counter(&s->bytes);
+    }
+    out->max_bytes = c->max_bytes;
+}
