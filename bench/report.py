@@ -68,7 +68,8 @@ def read_runs(workdir):
             cpu = float(row["cpu_s"])
             wall = float(row["wall_s"])
             row["cpu_us_per_req"] = cpu * 1e6 / row["requests"] if row["requests"] else 0.0
-            row["util"] = cpu / wall if wall > 0 else 0.0
+            span = row["duration_s"] or wall  # wrk's own measuring window
+            row["util"] = cpu / span if span > 0 else 0.0
             row["target"] = float(row["target"] or 0)
             rows.append(row)
     return rows

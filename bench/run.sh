@@ -16,8 +16,11 @@
 #   BENCH_WL_PORT=18080 BENCH_NGX_PORT=18081
 #   BENCH_HALF=1               also measure at ~50% of each server's max rate
 #   BENCH_SEED=42              key generator seed
-#   BENCH_NICE=-10             nice level of servers and wrk (root only; 0 = off):
-#                              other work on the machine then takes less from them
+#   BENCH_NICE=0               e.g. -10 (root only): run servers and wrk at this nice
+#                              level and, with sched_autogroup (each session shares
+#                              the CPU as a group), give this session's autogroup the
+#                              same nice for the run (restored on exit), so other
+#                              work on a shared machine disturbs the run less
 #   BENCH_UPDATE_DOCS=0        1: write the results into docs/BENCHMARKS.md
 #   BENCH_KEEP=0               1: keep bench/out/work (keys, map, WarpLink data)
 set -euo pipefail
@@ -38,7 +41,7 @@ WL_PORT=${BENCH_WL_PORT:-18080}
 NGX_PORT=${BENCH_NGX_PORT:-18081}
 HALF=${BENCH_HALF:-1}
 SEED=${BENCH_SEED:-42}
-NICE=${BENCH_NICE:--10}
+NICE=${BENCH_NICE:-0}
 [ "$(id -u)" -eq 0 ] || NICE=0
 PIN_SRV=(nice -n "$NICE" taskset -c) # + cpu list + command
 PIN_WRK=(nice -n "$NICE" taskset -c)
@@ -65,7 +68,7 @@ if [ "$NPROC" -lt 2 ]; then
 fi
 
 # --- processes we start; the trap ends exactly these, by pid -------------------
-WL_PID='' NGX_PID='' WRK_PID=''
+WL_PID='' NGX_PID='' WRK_PID='' AG_OLD=''
 running() { # pid: exists and is not a zombie
   local s
   s=$(cat "/proc/$1/stat" 2>/dev/null) || return 1
@@ -92,12 +95,20 @@ cleanup() {
   if [ "$rc" -eq 0 ] && [ "${BENCH_KEEP:-0}" != 1 ]; then
     rm -rf "$WORK/data" "$WORK/wl-data"
   fi
+  [ -z "$AG_OLD" ] || echo "$AG_OLD" >"/proc/$$/autogroup" || true
   [ "$rc" -eq 0 ] || log "failed (exit $rc); logs in $WORK"
   exit "$rc"
 }
 trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
+
+if [ "$NICE" != 0 ] && [ "$(cat /proc/sys/kernel/sched_autogroup_enabled 2>/dev/null)" = 1 ] &&
+  [ -w "/proc/$$/autogroup" ]; then
+  ag=$(awk '{print $3}' "/proc/$$/autogroup")
+  echo "$NICE" >"/proc/$$/autogroup" && AG_OLD=$ag
+  log "session autogroup nice $ag -> $NICE for the run"
+fi
 
 port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 wait_port() { # port pid what timeout_s

@@ -32,7 +32,8 @@ wl_status wl_analytics_open(const wl_config *cfg, wl_analytics **out, char *err,
 
 void wl_analytics_close(wl_analytics *a)
 {
-    if (!a) return;
+    if (!a)
+        return;
     wl_queue_close(a->queue);
     free(a);
 }

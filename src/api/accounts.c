@@ -68,9 +68,8 @@ void wl_api_register(wl_tctx *t, wl_exchange *ex)
         wl_reply_problem(ex, 400, "weak-password", "passwords are 8 to 1024 characters long");
     } else if ((st = wl_password_hash(c.password, c.password_len, hash)) == WL_EBUSY) {
         reply_busy(ex);
-    } else if (st != WL_OK ||
-               (st = wl_store_user_insert(t->store, c.email, c.email_len, hash, t->now_ms,
-                                          &id)) == WL_EIO) {
+    } else if (st != WL_OK || (st = wl_store_user_insert(t->store, c.email, c.email_len, hash,
+                                                         t->now_ms, &id)) == WL_EIO) {
         wl_reply_problem(ex, 503, "unavailable", "the account could not be stored");
     } else if (st == WL_EEXISTS) {
         wl_reply_problem(ex, 409, "email-taken", "an account with this email exists already");
@@ -91,8 +90,8 @@ static wl_status check_password(wl_tctx *t, const credentials *c, int64_t *user_
 {
     char buf[1024];
     wl_user u;
-    wl_status st = wl_store_user_get_by_email(t->store, c->email, c->email_len, &u, buf,
-                                              sizeof(buf));
+    wl_status st =
+        wl_store_user_get_by_email(t->store, c->email, c->email_len, &u, buf, sizeof(buf));
     if (st == WL_ENOTFOUND) {
         st = wl_password_dummy_verify(c->password, c->password_len);
         return st == WL_EBUSY ? st : WL_EDENIED;
@@ -251,8 +250,7 @@ static void revoke_key(wl_tctx *t, wl_exchange *ex, const wl_principal *who, wl_
         ok = id.ptr[i] >= '0' && id.ptr[i] <= '9';
         v = v * 10 + (id.ptr[i] - '0');
     }
-    wl_status st = ok ? wl_store_apikey_revoke(t->store, who->user_id, v, t->now_ms)
-                      : WL_ENOTFOUND;
+    wl_status st = ok ? wl_store_apikey_revoke(t->store, who->user_id, v, t->now_ms) : WL_ENOTFOUND;
     if (st == WL_OK) {
         ex->status = 204;
         wl_resp_start(ex->out, 204, NULL, 0, ex->close);

@@ -55,8 +55,7 @@ static wl_status open_store(wl_app *app, char *err, size_t errcap)
     wl_store *st = NULL;
     wl_status s = wl_store_open(app->store_backend, app->store_dsn, WL_STORE_MIGRATE, &st);
     if (s != WL_OK) {
-        snprintf(err, errcap, "cannot open the link store %s: %s", app->store_dsn,
-                 wl_strerror(s));
+        snprintf(err, errcap, "cannot open the link store %s: %s", app->store_dsn, wl_strerror(s));
         return s;
     }
     wl_store_close(st);

@@ -26,7 +26,7 @@ typedef struct wl_tctx {
     wl_store *store; /* this thread's connection (read-only on loop threads) */
     wl_kgs kgs;
     wl_metrics_shard *metrics;
-    int64_t now_ms; /* wall clock of the request being handled */
+    int64_t now_ms;           /* wall clock of the request being handled */
     struct wl_clicks *clicks; /* loop threads: the click batch (may be NULL) */
 } wl_tctx;
 
@@ -62,8 +62,7 @@ void wl_api_links_create(wl_tctx *t, wl_exchange *ex);
 
 /* Helpers shared by handlers (reply.c). */
 void wl_reply_problem(wl_exchange *ex, int status, const char *slug, const char *detail);
-void wl_reply_json(wl_exchange *ex, int status, const char *json, size_t len,
-                   const char *location);
+void wl_reply_json(wl_exchange *ex, int status, const char *json, size_t len, const char *location);
 /* True when the client prefers HTML (Accept mentions text/html). */
 bool wl_wants_html(const wl_http_request *req);
 

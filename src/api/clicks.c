@@ -44,8 +44,8 @@ void wl_clicks_close(wl_clicks *c)
     free(c);
 }
 
-void wl_clicks_record(wl_clicks *c, const wl_http_request *req, const uint8_t *addr,
-                      uint8_t family, wl_slice key, int64_t now_ms)
+void wl_clicks_record(wl_clicks *c, const wl_http_request *req, const uint8_t *addr, uint8_t family,
+                      wl_slice key, int64_t now_ms)
 {
     if (!c)
         return;

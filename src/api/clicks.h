@@ -19,8 +19,8 @@ wl_status wl_clicks_open(wl_queue *q, unsigned partition, wl_clicks **out);
 /* Flushes what is batched, then frees. NULL is a no-op. */
 void wl_clicks_close(wl_clicks *c);
 /* Records one redirect (GET or HEAD) of key, seen from addr. */
-void wl_clicks_record(wl_clicks *c, const wl_http_request *req, const uint8_t *addr,
-                      uint8_t family, wl_slice key, int64_t now_ms);
+void wl_clicks_record(wl_clicks *c, const wl_http_request *req, const uint8_t *addr, uint8_t family,
+                      wl_slice key, int64_t now_ms);
 void wl_clicks_flush(wl_clicks *c);
 
 #endif

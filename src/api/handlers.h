@@ -12,7 +12,7 @@
 
 /* Who is calling: from a JWT, an API key, or nobody. */
 typedef struct wl_principal {
-    int64_t user_id; /* 0 = anonymous */
+    int64_t user_id;   /* 0 = anonymous */
     int64_t apikey_id; /* > 0 when authenticated by API key */
 } wl_principal;
 
@@ -36,8 +36,7 @@ typedef enum wl_create_mode {
     WL_CREATE_ALIAS_OPTIONAL, /* POST /v1/shorten: custom_alias if given */
     WL_CREATE_ALIAS_REQUIRED, /* POST /links/custom */
 } wl_create_mode;
-void wl_api_link_create(wl_tctx *t, wl_exchange *ex, const wl_principal *who,
-                        wl_create_mode mode);
+void wl_api_link_create(wl_tctx *t, wl_exchange *ex, const wl_principal *who, wl_create_mode mode);
 void wl_api_link_list(wl_tctx *t, wl_exchange *ex, const wl_principal *who);
 void wl_api_link_get(wl_tctx *t, wl_exchange *ex, const wl_principal *who, wl_slice key);
 void wl_api_link_delete(wl_tctx *t, wl_exchange *ex, const wl_principal *who, wl_slice key);

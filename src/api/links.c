@@ -20,8 +20,7 @@
 #define LIST_DEFAULT 50
 #define LIST_MAX 200
 
-static void reply_link(wl_tctx *t, wl_exchange *ex, int status, const wl_link *link,
-                       int64_t viewer)
+static void reply_link(wl_tctx *t, wl_exchange *ex, int status, const wl_link *link, int64_t viewer)
 {
     wl_buf body = WL_BUF_INIT;
     wl_link_json(t->app, link, viewer, &body);
@@ -46,8 +45,8 @@ static bool read_link_fields(wl_tctx *t, wl_exchange *ex, json_t *obj, wl_link *
                          r < 0 ? "long_url must be a string" : "long_url is required");
         return false;
     }
-    wl_url_verdict v = wl_url_check(link->long_url, link->long_url_len, t->app->self_host,
-                                    t->app->self_host_len);
+    wl_url_verdict v =
+        wl_url_check(link->long_url, link->long_url_len, t->app->self_host, t->app->self_host_len);
     if (v != WL_URL_OK) {
         wl_reply_problem(ex, 400, "invalid-url", wl_url_verdict_text(v));
         return false;
@@ -101,8 +100,7 @@ static int read_alias(wl_exchange *ex, json_t *obj, bool required, wl_link *link
     return 1;
 }
 
-void wl_api_link_create(wl_tctx *t, wl_exchange *ex, const wl_principal *who,
-                        wl_create_mode mode)
+void wl_api_link_create(wl_tctx *t, wl_exchange *ex, const wl_principal *who, wl_create_mode mode)
 {
     json_t *obj = wl_body_object(ex);
     if (!obj)

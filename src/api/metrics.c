@@ -3,23 +3,30 @@
 
 #include <stdlib.h>
 
-static const int status_codes[WL_STATUS_SLOTS - 1] = {
-    200, 201, 204, 302, 400, 401, 403, 404, 405, 408, 409, 410,
-    411, 413, 415, 429, 431, 500, 501, 503, 505, 100, 304};
+static const int status_codes[WL_STATUS_SLOTS - 1] = {200, 201, 204, 302, 400, 401, 403, 404,
+                                                      405, 408, 409, 410, 411, 413, 415, 429,
+                                                      431, 500, 501, 503, 505, 100, 304};
 
 static const double bucket_le[WL_LATENCY_BUCKETS - 1] = {
-    0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005,
-    0.01,    0.025,  0.05,    0.1,    0.25,  0.5,    1.0};
+    0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0};
 
 static const char *const route_names[WL_ROUTE_COUNT] = {
-    [WL_ROUTE_REDIRECT] = "redirect",         [WL_ROUTE_LINKS_CREATE] = "links_create",
-    [WL_ROUTE_LINKS_CUSTOM] = "links_custom", [WL_ROUTE_LINKS_LIST] = "links_list",
-    [WL_ROUTE_LINK_GET] = "link_get",         [WL_ROUTE_LINK_DELETE] = "link_delete",
-    [WL_ROUTE_LINK_STATS] = "link_stats",     [WL_ROUTE_SHORTEN] = "shorten",
-    [WL_ROUTE_AUTH_REGISTER] = "auth_register", [WL_ROUTE_AUTH_LOGIN] = "auth_login",
-    [WL_ROUTE_APIKEYS] = "api_keys",          [WL_ROUTE_HEALTHZ] = "healthz",
-    [WL_ROUTE_READYZ] = "readyz",             [WL_ROUTE_METRICS] = "metrics",
-    [WL_ROUTE_PROBLEMS] = "problems",         [WL_ROUTE_OTHER] = "other",
+    [WL_ROUTE_REDIRECT] = "redirect",
+    [WL_ROUTE_LINKS_CREATE] = "links_create",
+    [WL_ROUTE_LINKS_CUSTOM] = "links_custom",
+    [WL_ROUTE_LINKS_LIST] = "links_list",
+    [WL_ROUTE_LINK_GET] = "link_get",
+    [WL_ROUTE_LINK_DELETE] = "link_delete",
+    [WL_ROUTE_LINK_STATS] = "link_stats",
+    [WL_ROUTE_SHORTEN] = "shorten",
+    [WL_ROUTE_AUTH_REGISTER] = "auth_register",
+    [WL_ROUTE_AUTH_LOGIN] = "auth_login",
+    [WL_ROUTE_APIKEYS] = "api_keys",
+    [WL_ROUTE_HEALTHZ] = "healthz",
+    [WL_ROUTE_READYZ] = "readyz",
+    [WL_ROUTE_METRICS] = "metrics",
+    [WL_ROUTE_PROBLEMS] = "problems",
+    [WL_ROUTE_OTHER] = "other",
 };
 
 const char *wl_route_name(unsigned route)

@@ -18,8 +18,8 @@ void wl_api_healthz(wl_tctx *t, wl_exchange *ex)
 void wl_api_readyz(wl_tctx *t, wl_exchange *ex)
 {
     int version = 0;
-    bool store_ok = t->store && t->store->ops->schema_version(t->store, &version) == WL_OK &&
-                    version > 0;
+    bool store_ok =
+        t->store && t->store->ops->schema_version(t->store, &version) == WL_OK && version > 0;
     bool queue_ok = !t->app->analytics || wl_analytics_ready(t->app->analytics);
     if (store_ok && queue_ok) {
         static const char body[] = "{\"status\":\"ready\"}";
@@ -42,10 +42,10 @@ static void render_cache(wl_cache *cache, wl_buf *out)
     wl_cache_stats cs;
     wl_cache_stats_get(cache, &cs);
     gauge(out, "warplink_cache_hits_total", "Read-cache positive hits.", "counter", cs.hits);
-    gauge(out, "warplink_cache_negative_hits_total", "Read-cache hits on 'unknown key'.",
-          "counter", cs.negative_hits);
-    gauge(out, "warplink_cache_misses_total", "Read-cache misses (absent or expired).",
-          "counter", cs.misses + cs.busy);
+    gauge(out, "warplink_cache_negative_hits_total", "Read-cache hits on 'unknown key'.", "counter",
+          cs.negative_hits);
+    gauge(out, "warplink_cache_misses_total", "Read-cache misses (absent or expired).", "counter",
+          cs.misses + cs.busy);
     gauge(out, "warplink_cache_busy_total", "Cache reads that skipped a shard being written.",
           "counter", cs.busy);
     gauge(out, "warplink_cache_evictions_total", "Entries evicted to stay within budget.",
@@ -63,10 +63,10 @@ static void render_server(wl_server *srv, wl_buf *out)
           ss.accepted);
     gauge(out, "warplink_connections_rejected_total", "Connections refused over the limit.",
           "counter", ss.rejected_full);
-    gauge(out, "warplink_connection_timeouts_total", "Connections closed by a timeout.",
-          "counter", ss.timeouts);
-    gauge(out, "warplink_http_parse_errors_total", "Requests rejected by the parser.",
-          "counter", ss.parse_errors);
+    gauge(out, "warplink_connection_timeouts_total", "Connections closed by a timeout.", "counter",
+          ss.timeouts);
+    gauge(out, "warplink_http_parse_errors_total", "Requests rejected by the parser.", "counter",
+          ss.parse_errors);
 }
 
 void wl_api_metrics(wl_tctx *t, wl_exchange *ex)

@@ -105,8 +105,8 @@ void wl_api_redirect(wl_tctx *t, wl_exchange *ex, wl_slice key)
     }
     char value[VALUE_MAX];
     size_t len = 0;
-    wl_status st = wl_cache_get(t->app->cache, key.ptr, key.len, t->now_ms, value,
-                                sizeof(value), &len);
+    wl_status st =
+        wl_cache_get(t->app->cache, key.ptr, key.len, t->now_ms, value, sizeof(value), &len);
     if (st == WL_EAGAIN || st == WL_EBUSY || st == WL_ETOOBIG)
         st = load_from_store(t, key, value, &len);
     if (st == WL_ENOTFOUND) {

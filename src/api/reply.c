@@ -20,8 +20,7 @@ void wl_reply_problem(wl_exchange *ex, int status, const char *slug, const char 
     wl_resp_problem(ex->out, status, slug, title_of(status), detail, ex->close, is_head(ex));
 }
 
-void wl_reply_json(wl_exchange *ex, int status, const char *json, size_t len,
-                   const char *location)
+void wl_reply_json(wl_exchange *ex, int status, const char *json, size_t len, const char *location)
 {
     ex->status = status;
     wl_resp_start(ex->out, status, status == 204 ? NULL : "application/json", len, ex->close);

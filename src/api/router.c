@@ -12,7 +12,7 @@
 
 typedef struct route_match {
     unsigned route;
-    wl_slice arg;   /* key, id or slug taken from the path */
+    wl_slice arg; /* key, id or slug taken from the path */
     bool offload;
     const char *allow; /* methods allowed on the path, for 405 */
     bool method_ok;
@@ -132,8 +132,7 @@ static void match(const wl_http_request *req, route_match *m)
     wl_slice key;
     if (has_prefix(path, "/", &key) && no_slash(key)) {
         m->arg = key;
-        set(m, WL_ROUTE_REDIRECT, false, "GET, HEAD",
-            mth == WL_HTTP_GET || mth == WL_HTTP_HEAD);
+        set(m, WL_ROUTE_REDIRECT, false, "GET, HEAD", mth == WL_HTTP_GET || mth == WL_HTTP_HEAD);
         return;
     }
     m->method_ok = true; /* unknown path: 404 whatever the method */

@@ -110,8 +110,8 @@ int wl_cli_link(int argc, char **argv)
 {
     wl_config cfg;
     int nargs;
-    int rc = wl_cli_config(&cfg, WL_OPT_ADMIN, "warplink link import FILE [options]", argc,
-                           argv, &nargs);
+    int rc = wl_cli_config(&cfg, WL_OPT_ADMIN, "warplink link import FILE [options]", argc, argv,
+                           &nargs);
     if (rc >= 0)
         return rc;
     if (nargs == 2 && !strcmp(argv[0], "import"))
@@ -225,8 +225,8 @@ static int apikey_run(wl_store *st, const wl_config *cfg, int64_t uid, int nargs
         unsigned char hash[WL_APIKEY_DIGEST_LEN];
         int64_t id;
         if (wl_apikey_generate(key, sizeof(key), prefix, sizeof(prefix), hash) != WL_OK ||
-            wl_store_apikey_insert(st, uid, cfg->name, strlen(cfg->name), prefix,
-                                   strlen(prefix), hash, wl_now_ms(), &id) != WL_OK)
+            wl_store_apikey_insert(st, uid, cfg->name, strlen(cfg->name), prefix, strlen(prefix),
+                                   hash, wl_now_ms(), &id) != WL_OK)
             return 1;
         printf("%lld\t%s\n", (long long)id, key);
         fprintf(stderr, "warplink: store this key now; it is not shown again\n");
@@ -249,8 +249,8 @@ int wl_cli_apikey(int argc, char **argv)
     wl_config cfg;
     int nargs;
     int rc = wl_cli_config(&cfg, WL_OPT_ADMIN,
-                           "warplink apikey create|list|revoke ID --user EMAIL [--name NAME]",
-                           argc, argv, &nargs);
+                           "warplink apikey create|list|revoke ID --user EMAIL [--name NAME]", argc,
+                           argv, &nargs);
     if (rc >= 0)
         return rc;
     if (!cfg.user[0] || nargs < 1) {

@@ -103,8 +103,8 @@ int wl_cli_serve(int argc, char **argv)
     running = srv;
     install_signals();
     bool v6 = strchr(host, ':') != NULL;
-    fprintf(stderr, "warplink: listening on http://%s%s%s:%u\n", v6 ? "[" : "", host,
-            v6 ? "]" : "", wl_server_port(srv));
+    fprintf(stderr, "warplink: listening on http://%s%s%s:%u\n", v6 ? "[" : "", host, v6 ? "]" : "",
+            wl_server_port(srv));
     st = wl_server_run(srv);
     running = NULL;
     wl_server_free(srv);

@@ -18,7 +18,10 @@ typedef struct wl_buf {
     size_t cap;
 } wl_buf;
 
-#define WL_BUF_INIT {NULL, 0, 0}
+#define WL_BUF_INIT                                                                                \
+    {                                                                                              \
+        NULL, 0, 0                                                                                 \
+    }
 
 /* Aborts the process with a message: allocation failure is not recoverable
  * in the server (every buffer is bounded, so it means the host is broken). */

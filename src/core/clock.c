@@ -29,12 +29,11 @@ static int parse_digits(const char *s, size_t n, int *out)
 int wl_time_parse_rfc3339(const char *s, size_t len, int64_t *ms)
 {
     int y, mo, d, h, mi, se;
-    if (len < 20 || s[4] != '-' || s[7] != '-' || (s[10] != 'T' && s[10] != 't') ||
-        s[13] != ':' || s[16] != ':')
+    if (len < 20 || s[4] != '-' || s[7] != '-' || (s[10] != 'T' && s[10] != 't') || s[13] != ':' ||
+        s[16] != ':')
         return -1;
     if (parse_digits(s, 4, &y) || parse_digits(s + 5, 2, &mo) || parse_digits(s + 8, 2, &d) ||
-        parse_digits(s + 11, 2, &h) || parse_digits(s + 14, 2, &mi) ||
-        parse_digits(s + 17, 2, &se))
+        parse_digits(s + 11, 2, &h) || parse_digits(s + 14, 2, &mi) || parse_digits(s + 17, 2, &se))
         return -1;
     if (y < 1970 || mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || se > 60)
         return -1;

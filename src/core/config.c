@@ -54,8 +54,7 @@ static const opt options[] = {
     {"queue-fsync-ms", S, T_UINT, F(queue_fsync_ms), "200",
      "group-commit interval of the click queue, ms (power-loss window)"},
     {"batch-max", S | W, T_UINT, F(batch_max), "10000", "analytics batch size at most"},
-    {"batch-wait-ms", S | W, T_UINT, F(batch_wait_ms), "200",
-     "analytics batch wait at most, ms"},
+    {"batch-wait-ms", S | W, T_UINT, F(batch_wait_ms), "200", "analytics batch wait at most, ms"},
     {"geoip-db", S | W, T_STR, F(geoip_db), "", "GeoIP2/GeoLite2 Country .mmdb file"},
     {"jwt-ttl", S, T_UINT, F(jwt_ttl_s), "3600", "access-token lifetime, seconds"},
     {"jwt-issuer", S, T_STR, F(jwt_issuer), "warplink", "JWT iss claim"},
@@ -103,10 +102,23 @@ static int parse_size(const char *v, uint64_t *out)
         return -1;
     uint64_t mult = 1;
     switch (*end) {
-    case 'k': case 'K': mult = 1ull << 10; end++; break;
-    case 'm': case 'M': mult = 1ull << 20; end++; break;
-    case 'g': case 'G': mult = 1ull << 30; end++; break;
-    default: break;
+    case 'k':
+    case 'K':
+        mult = 1ull << 10;
+        end++;
+        break;
+    case 'm':
+    case 'M':
+        mult = 1ull << 20;
+        end++;
+        break;
+    case 'g':
+    case 'G':
+        mult = 1ull << 30;
+        end++;
+        break;
+    default:
+        break;
     }
     if (*end == 'B' || *end == 'b' || *end == 'i')
         end += (*end == 'i' && (end[1] == 'B' || end[1] == 'b')) ? 2 : 1;
@@ -265,8 +277,7 @@ void wl_config_print_help(FILE *f, unsigned scope)
     }
 }
 
-wl_status wl_config_listen_parts(const wl_config *cfg, char *host, size_t hostcap,
-                                 unsigned *port)
+wl_status wl_config_listen_parts(const wl_config *cfg, char *host, size_t hostcap, unsigned *port)
 {
     const char *colon = strrchr(cfg->listen, ':');
     if (!colon || colon == cfg->listen)

@@ -13,11 +13,11 @@
 #include "core/status.h"
 
 typedef struct wl_config {
-    char listen[256];      /* host:port, [v6]:port */
+    char listen[256]; /* host:port, [v6]:port */
     char data_dir[1024];
-    char public_url[512];  /* base of short_url, no trailing slash */
+    char public_url[512];    /* base of short_url, no trailing slash */
     bool public_url_derived; /* not configured: made from listen */
-    unsigned threads;      /* loop threads; 0 = one per core */
+    unsigned threads;        /* loop threads; 0 = one per core */
     unsigned offload_threads;
     uint64_t cache_bytes;
     unsigned cache_ttl_s;
@@ -27,7 +27,7 @@ typedef struct wl_config {
     unsigned idle_timeout_s;
     unsigned drain_timeout_s;
     bool anonymous_create;
-    bool worker;           /* run the analytics worker thread in serve */
+    bool worker; /* run the analytics worker thread in serve */
     char log_level[16];
     /* analytics and queue */
     uint64_t queue_budget_bytes;
@@ -39,7 +39,7 @@ typedef struct wl_config {
     unsigned jwt_ttl_s;
     char jwt_issuer[128];
     char jwt_audience[128];
-    double anon_create_rate;   /* tokens per second per client IP */
+    double anon_create_rate; /* tokens per second per client IP */
     unsigned anon_create_burst;
     double login_rate;
     unsigned login_burst;
@@ -73,7 +73,6 @@ void wl_config_print_help(FILE *f, unsigned scope);
 void wl_config_finish(wl_config *cfg);
 
 /* Splits cfg->listen into host and port. */
-wl_status wl_config_listen_parts(const wl_config *cfg, char *host, size_t hostcap,
-                                 unsigned *port);
+wl_status wl_config_listen_parts(const wl_config *cfg, char *host, size_t hostcap, unsigned *port);
 
 #endif

@@ -111,11 +111,16 @@ static void conn_fail(wl_conn *c, int status, const char *slug, const char *deta
 static const char *problem_slug(int status)
 {
     switch (status) {
-    case 413: return "body-too-large";
-    case 431: return "headers-too-large";
-    case 501: return "not-implemented";
-    case 505: return "http-version";
-    default: return "bad-request";
+    case 413:
+        return "body-too-large";
+    case 431:
+        return "headers-too-large";
+    case 501:
+        return "not-implemented";
+    case 505:
+        return "http-version";
+    default:
+        return "bad-request";
     }
 }
 
@@ -289,8 +294,7 @@ void wl_conn_flush(wl_conn *c)
 {
     bool was_high = c->out.len - c->out_sent > WL_OUT_HIGH_WATER;
     while (c->out_sent < c->out.len && (c->flags & CONN_CAN_WRITE)) {
-        ssize_t n = send(c->fd, c->out.data + c->out_sent, c->out.len - c->out_sent,
-                         MSG_NOSIGNAL);
+        ssize_t n = send(c->fd, c->out.data + c->out_sent, c->out.len - c->out_sent, MSG_NOSIGNAL);
         if (n > 0) {
             c->out_sent += (size_t)n;
         } else if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {

@@ -13,11 +13,11 @@
 #define WL_OUT_HIGH_WATER (256 * 1024) /* stop reading requests above this */
 
 enum conn_flags {
-    CONN_CAN_READ = 1u << 0,     /* edge seen, EAGAIN not yet hit */
+    CONN_CAN_READ = 1u << 0, /* edge seen, EAGAIN not yet hit */
     CONN_CAN_WRITE = 1u << 1,
-    CONN_PAUSED = 1u << 2,       /* a request is on the offload pool */
-    CONN_CLOSE_AFTER = 1u << 3,  /* close once `out` is written */
-    CONN_DEAD = 1u << 4,         /* peer gone / error: free when not paused */
+    CONN_PAUSED = 1u << 2,      /* a request is on the offload pool */
+    CONN_CLOSE_AFTER = 1u << 3, /* close once `out` is written */
+    CONN_DEAD = 1u << 4,        /* peer gone / error: free when not paused */
     CONN_SENT_CONTINUE = 1u << 7,
     CONN_LINGER = 1u << 8, /* write side shut: discard input until EOF */
 };
@@ -77,17 +77,17 @@ struct wl_conn {
     int fd;
     unsigned flags;
     wl_loop *loop;
-    wl_node all_node;            /* loop->all */
-    wl_node ready_node;          /* loop->ready: unprocessed input */
-    wl_node pending_node;        /* loop->pending: output to write */
+    wl_node all_node;     /* loop->all */
+    wl_node ready_node;   /* loop->ready: unprocessed input */
+    wl_node pending_node; /* loop->pending: output to write */
     wl_peer peer;
-    char *in;                    /* input bytes: [0, in_len) */
+    char *in;                      /* input bytes: [0, in_len) */
     size_t in_off, in_len, in_cap; /* unparsed input is in[in_off, in_len) */
-    size_t job_bytes;            /* request bytes the paused job consumes */
-    wl_buf out;                  /* response bytes not yet written */
-    size_t out_sent;             /* prefix of out already written */
-    int64_t deadline_ms;         /* monotonic; 0 = none */
-    int64_t head_started_ms;     /* first byte of the current request */
+    size_t job_bytes;              /* request bytes the paused job consumes */
+    wl_buf out;                    /* response bytes not yet written */
+    size_t out_sent;               /* prefix of out already written */
+    int64_t deadline_ms;           /* monotonic; 0 = none */
+    int64_t head_started_ms;       /* first byte of the current request */
     wl_job job;
 };
 
@@ -105,11 +105,11 @@ struct wl_loop {
     int listen_fd;
     int wake_fd; /* eventfd: stop requests and finished jobs */
     void *tctx;
-    wl_node all;                /* every connection */
-    wl_node ready;              /* connections with unprocessed input */
-    wl_node pending;            /* connections with output to write */
+    wl_node all;     /* every connection */
+    wl_node ready;   /* connections with unprocessed input */
+    wl_node pending; /* connections with output to write */
     job_inbox inbox;
-    int64_t now_ms;             /* monotonic, refreshed each iteration */
+    int64_t now_ms; /* monotonic, refreshed each iteration */
     int64_t next_sweep_ms;
     bool draining;
     int64_t drain_deadline_ms;

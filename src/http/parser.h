@@ -42,9 +42,9 @@ typedef struct wl_http_header {
 typedef struct wl_http_request {
     wl_http_method method;
     wl_slice method_name;
-    wl_slice target; /* as sent */
-    wl_slice path;   /* origin-form path, without the query */
-    wl_slice query;  /* after '?', may be empty */
+    wl_slice target;       /* as sent */
+    wl_slice path;         /* origin-form path, without the query */
+    wl_slice query;        /* after '?', may be empty */
     uint8_t minor_version; /* HTTP/1.x */
     bool keep_alive;
     bool expect_continue;
@@ -54,8 +54,7 @@ typedef struct wl_http_request {
     unsigned nheaders;
     wl_http_header headers[WL_HTTP_MAX_HEADERS];
     /* Frequently read headers, found during the parse (empty when absent). */
-    wl_slice host, accept, authorization, api_key, content_type, user_agent, referer,
-        forwarded_for;
+    wl_slice host, accept, authorization, api_key, content_type, user_agent, referer, forwarded_for;
 } wl_http_request;
 
 typedef enum wl_http_parse_status {

@@ -22,8 +22,8 @@ void wl_resp_header(wl_buf *out, const char *name, const char *value, size_t val
 void wl_resp_end(wl_buf *out);
 
 /* A complete response with a body (omitted when head_only). */
-void wl_resp_body(wl_buf *out, int status, const char *content_type, const char *body,
-                  size_t len, bool close, bool head_only);
+void wl_resp_body(wl_buf *out, int status, const char *content_type, const char *body, size_t len,
+                  bool close, bool head_only);
 
 /* A complete problem+json response: {"type":"/problems/<slug>","title",
  * "status","detail"}. detail may be NULL; strings are JSON-escaped. */

@@ -82,8 +82,7 @@ static wl_status loop_init(wl_server *srv, wl_loop *loop, unsigned index)
     return WL_OK;
 }
 
-wl_status wl_server_new(const wl_server_config *cfg, const wl_server_hooks *hooks,
-                        wl_server **out)
+wl_status wl_server_new(const wl_server_config *cfg, const wl_server_hooks *hooks, wl_server **out)
 {
     wl_server *srv = wl_xcalloc(1, sizeof(*srv));
     srv->cfg = *cfg;
@@ -289,8 +288,7 @@ wl_status wl_server_run(wl_server *srv)
     wl_status st = wl_offload_start(srv);
     unsigned started = 0;
     for (; st == WL_OK && started < srv->cfg.threads; started++)
-        if (pthread_create(&srv->loops[started].thread, NULL, loop_main,
-                           &srv->loops[started]) != 0)
+        if (pthread_create(&srv->loops[started].thread, NULL, loop_main, &srv->loops[started]) != 0)
             st = WL_EIO;
     if (st != WL_OK)
         wl_server_stop(srv);

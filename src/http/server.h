@@ -66,9 +66,9 @@ typedef struct wl_exchange {
     unsigned route;
     int status;
     bool close;
-    bool draining;          /* server is stopping: say Connection: close */
-    int64_t start_ns;       /* monotonic, when the head was parsed */
-    void *route_ctx;        /* application data from on_request to offload */
+    bool draining;    /* server is stopping: say Connection: close */
+    int64_t start_ns; /* monotonic, when the head was parsed */
+    void *route_ctx;  /* application data from on_request to offload */
 } wl_exchange;
 
 typedef struct wl_server_hooks {
@@ -108,8 +108,7 @@ typedef struct wl_server_stats {
 
 /* Binds the listening sockets (so the port is known and errors surface
  * before threads start). `hooks` must outlive the server. */
-wl_status wl_server_new(const wl_server_config *cfg, const wl_server_hooks *hooks,
-                        wl_server **out);
+wl_status wl_server_new(const wl_server_config *cfg, const wl_server_hooks *hooks, wl_server **out);
 unsigned wl_server_port(const wl_server *srv);
 /* Runs the loops on their threads; returns when they have all stopped. */
 wl_status wl_server_run(wl_server *srv);

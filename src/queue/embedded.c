@@ -367,10 +367,13 @@ static void *commit_main(void *arg)
         while (!q->stop && pthread_cond_timedwait(&q->cond, &q->mu, &ts) != ETIMEDOUT)
             ;
         pthread_mutex_unlock(&q->mu);
-        commit_tick(q); /* also the final one after stop */
+        commit_tick(q);
         pthread_mutex_lock(&q->mu);
     }
     pthread_mutex_unlock(&q->mu);
+    /* Files retired while the last tick ran (producers freed just before
+     * close) are synced here, so close really ends with a final fsync. */
+    commit_tick(q);
     return NULL;
 }
 
@@ -711,7 +714,8 @@ static wl_status read_partition(read_call *rc, wl_queue_part_pos *pos)
         if (!eof) continue;
         if (!r->sealed) break; /* at the end of the active segment */
         seg_bounds b = find_segments(pdir, r->seq);
-        pos->segment = b.next; /* sealed, so b.next exists */
+        if (b.next == 0) break; /* the newer segment vanished (not by us): stay put */
+        pos->segment = b.next;
         pos->offset = 0;
     }
     return WL_OK;

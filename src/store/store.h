@@ -146,7 +146,8 @@ wl_status wl_store_open(const char *backend, const char *dsn, unsigned flags, wl
 
 static inline void wl_store_close(wl_store *st)
 {
-    if (st) st->ops->close(st);
+    if (st)
+        st->ops->close(st);
 }
 static inline wl_status wl_store_link_get(wl_store *st, const char *key, size_t key_len,
                                           wl_link *out, char *buf, size_t cap)

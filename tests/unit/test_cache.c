@@ -13,6 +13,7 @@
 #include <pthread.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cache/cache.c"
 
@@ -251,6 +252,9 @@ static void test_byte_bound_holds(void **state)
         inserted += entry_cost((size_t)klen, vlen);
         wl_cache_stats st = stats_of(c);
         assert_true(st.bytes <= max_bytes);
+        /* Each shard keeps to its own share, not just the sum. */
+        for (unsigned sh = 0; sh < c->shard_count; sh++)
+            assert_true(load_counter(&c->shards[sh].bytes) <= c->shard_budget);
     }
     wl_cache_stats st = stats_of(c);
     assert_true(inserted > 20 * max_bytes);
@@ -365,8 +369,10 @@ static void test_get_reports_busy_instead_of_waiting(void **state)
 
     pthread_barrier_wait(&barrier);
     /* Had the get waited for the lock, this thread would never reach the
-     * second barrier and the test would hang (and time out) instead. */
+     * second barrier; the alarm turns that hang into a failure. */
+    alarm(10);
     assert_int_equal(get_at(c, "k", NOW), WL_EBUSY);
+    alarm(0);
     assert_int_equal(stats_of(c).busy, 1);
     pthread_barrier_wait(&barrier);
     pthread_join(t, NULL);

@@ -46,10 +46,10 @@ static int setup(void **state)
 {
     static struct fixture f;
     memset(&f, 0, sizeof f);
+    *state = &f;
     snprintf(f.dir, sizeof f.dir, "/tmp/wl-test-geo-XXXXXX");
     if (!mkdtemp(f.dir)) return -1;
     snprintf(f.path, sizeof f.path, "%s/country.mmdb", f.dir);
-    *state = &f;
     if (access(FIXTURE_SCRIPT, R_OK) != 0) {
         fprintf(stderr, "test_geo: %s not found; run from the repository root\n", FIXTURE_SCRIPT);
         return -1;
