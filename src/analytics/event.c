@@ -24,7 +24,8 @@ static size_t cap_len(size_t len, size_t cap)
 
 size_t wl_click_event_encoded_max(const wl_click_event *ev)
 {
-    if (!ev) return WL_CLICK_EVENT_MAX_ENCODED;
+    if (!ev)
+        return WL_CLICK_EVENT_MAX_ENCODED;
     return WL_CLICK_EVENT_FIXED + addr_len(ev->addr_family) + ev->key.len +
            cap_len(ev->referrer.len, WL_CLICK_REFERRER_MAX) +
            cap_len(ev->user_agent.len, WL_CLICK_UA_MAX);
@@ -48,15 +49,19 @@ static uint8_t *put_i64(uint8_t *p, int64_t v)
 
 static uint8_t *put_bytes(uint8_t *p, const char *src, size_t n)
 {
-    if (n) memcpy(p, src, n);
+    if (n)
+        memcpy(p, src, n);
     return p + n;
 }
 
 static wl_status check_encodable(const wl_click_event *ev)
 {
-    if (ev->version != 0 && ev->version != WL_CLICK_EVENT_VERSION) return WL_EUNSUPPORTED;
-    if (ev->method > WL_CLICK_HEAD || !family_valid(ev->addr_family)) return WL_EINVAL;
-    if (ev->key.len == 0 || ev->key.len > WL_CLICK_KEY_MAX || !ev->key.ptr) return WL_EINVAL;
+    if (ev->version != 0 && ev->version != WL_CLICK_EVENT_VERSION)
+        return WL_EUNSUPPORTED;
+    if (ev->method > WL_CLICK_HEAD || !family_valid(ev->addr_family))
+        return WL_EINVAL;
+    if (ev->key.len == 0 || ev->key.len > WL_CLICK_KEY_MAX || !ev->key.ptr)
+        return WL_EINVAL;
     if ((ev->referrer.len && !ev->referrer.ptr) || (ev->user_agent.len && !ev->user_agent.ptr))
         return WL_EINVAL;
     return WL_OK;
@@ -65,9 +70,11 @@ static wl_status check_encodable(const wl_click_event *ev)
 wl_status wl_click_event_encode(const wl_click_event *ev, uint8_t *buf, size_t cap, size_t *len)
 {
     wl_status st = check_encodable(ev);
-    if (st != WL_OK) return st;
+    if (st != WL_OK)
+        return st;
     size_t need = wl_click_event_encoded_max(ev);
-    if (need > cap) return WL_ETOOBIG;
+    if (need > cap)
+        return WL_ETOOBIG;
     size_t ref_len = cap_len(ev->referrer.len, WL_CLICK_REFERRER_MAX);
     size_t ua_len = cap_len(ev->user_agent.len, WL_CLICK_UA_MAX);
     uint8_t *p = buf;
@@ -94,7 +101,8 @@ typedef struct cursor {
 
 static int take(cursor *c, size_t n, const uint8_t **out)
 {
-    if (c->left < n) return 0;
+    if (c->left < n)
+        return 0;
     *out = c->p;
     c->p += n;
     c->left -= n;
@@ -104,7 +112,8 @@ static int take(cursor *c, size_t n, const uint8_t **out)
 static int take_u8(cursor *c, uint8_t *v)
 {
     const uint8_t *b;
-    if (!take(c, 1, &b)) return 0;
+    if (!take(c, 1, &b))
+        return 0;
     *v = b[0];
     return 1;
 }
@@ -112,7 +121,8 @@ static int take_u8(cursor *c, uint8_t *v)
 static int take_u16(cursor *c, size_t *v)
 {
     const uint8_t *b;
-    if (!take(c, 2, &b)) return 0;
+    if (!take(c, 2, &b))
+        return 0;
     *v = (size_t)b[0] | (size_t)b[1] << 8;
     return 1;
 }
@@ -120,7 +130,8 @@ static int take_u16(cursor *c, size_t *v)
 static int take_i64(cursor *c, int64_t *v)
 {
     const uint8_t *b;
-    if (!take(c, 8, &b)) return 0;
+    if (!take(c, 8, &b))
+        return 0;
     uint64_t u = 0;
     for (int i = 0; i < 8; i++)
         u |= (uint64_t)b[i] << (8 * i);
@@ -132,7 +143,8 @@ static int take_i64(cursor *c, int64_t *v)
 static int take_str(cursor *c, size_t len, size_t min, size_t max, wl_slice *out)
 {
     const uint8_t *b;
-    if (len < min || len > max || !take(c, len, &b)) return 0;
+    if (len < min || len > max || !take(c, len, &b))
+        return 0;
     *out = wl_slice_make((const char *)b, len);
     return 1;
 }
@@ -144,11 +156,14 @@ static wl_status decode_v1(cursor *c, wl_click_event *out)
     size_t ref_len, ua_len;
     if (!take_i64(c, &out->time_ms) || !take_u8(c, &out->method) || !take_u8(c, &out->addr_family))
         return WL_ECORRUPT;
-    if (out->method > WL_CLICK_HEAD || !family_valid(out->addr_family)) return WL_ECORRUPT;
+    if (out->method > WL_CLICK_HEAD || !family_valid(out->addr_family))
+        return WL_ECORRUPT;
     size_t alen = addr_len(out->addr_family);
-    if (!take(c, alen, &addr)) return WL_ECORRUPT;
+    if (!take(c, alen, &addr))
+        return WL_ECORRUPT;
     memset(out->addr, 0, sizeof out->addr);
-    if (alen) memcpy(out->addr, addr, alen);
+    if (alen)
+        memcpy(out->addr, addr, alen);
     if (!take_u8(c, &key_len) || !take_str(c, key_len, 1, WL_CLICK_KEY_MAX, &out->key))
         return WL_ECORRUPT;
     if (!take_u16(c, &ref_len) || !take_str(c, ref_len, 0, WL_CLICK_REFERRER_MAX, &out->referrer))
@@ -163,10 +178,13 @@ wl_status wl_click_event_decode(const uint8_t *buf, size_t len, wl_click_event *
     cursor c = {buf, len};
     uint8_t version;
     memset(out, 0, sizeof *out);
-    if (!take_u8(&c, &version)) return WL_ECORRUPT;
-    if (version != WL_CLICK_EVENT_VERSION) return WL_EUNSUPPORTED;
+    if (!take_u8(&c, &version))
+        return WL_ECORRUPT;
+    if (version != WL_CLICK_EVENT_VERSION)
+        return WL_EUNSUPPORTED;
     out->version = version;
     wl_status st = decode_v1(&c, out);
-    if (st != WL_OK) memset(out, 0, sizeof *out);
+    if (st != WL_OK)
+        memset(out, 0, sizeof *out);
     return st;
 }

@@ -112,7 +112,8 @@ static int parse_digits(const char *s, size_t n, uint64_t *out)
 {
     uint64_t v = 0;
     for (size_t i = 0; i < n; i++) {
-        if (s[i] < '0' || s[i] > '9' || v > (UINT64_MAX - 9) / 10) return -1;
+        if (s[i] < '0' || s[i] > '9' || v > (UINT64_MAX - 9) / 10)
+            return -1;
         v = v * 10 + (uint64_t)(s[i] - '0');
     }
     *out = v;
@@ -164,11 +165,13 @@ typedef void (*seg_fn)(void *ctx, int dfd, const char *name, uint64_t seq);
 static int seg_each(const char *pdir, seg_fn fn, void *ctx)
 {
     DIR *d = opendir(pdir);
-    if (!d) return errno == ENOENT ? 0 : -1;
+    if (!d)
+        return errno == ENOENT ? 0 : -1;
     struct dirent *de;
     uint64_t seq;
     while ((de = readdir(d)))
-        if (parse_seg_name(de->d_name, &seq) == 0) fn(ctx, dirfd(d), de->d_name, seq);
+        if (parse_seg_name(de->d_name, &seq) == 0)
+            fn(ctx, dirfd(d), de->d_name, seq);
     closedir(d);
     return 0;
 }
@@ -181,8 +184,10 @@ static void bounds_visit(void *ctx, int dfd, const char *name, uint64_t seq)
 {
     seg_bounds *b = ctx;
     (void)dfd, (void)name;
-    if (seq > b->after && (b->next == 0 || seq < b->next)) b->next = seq;
-    if (seq > b->max) b->max = seq;
+    if (seq > b->after && (b->next == 0 || seq < b->next))
+        b->next = seq;
+    if (seq > b->max)
+        b->max = seq;
 }
 
 static seg_bounds find_segments(const char *pdir, uint64_t after)
@@ -201,9 +206,11 @@ typedef struct seg_sum {
 static void sum_visit(void *ctx, int dfd, const char *name, uint64_t seq)
 {
     seg_sum *s = ctx;
-    if (s->from && seq < s->from->segment) return;
+    if (s->from && seq < s->from->segment)
+        return;
     uint64_t size = file_size_at(dfd, name);
-    if (s->from && seq == s->from->segment) size -= size < s->from->offset ? size : s->from->offset;
+    if (s->from && seq == s->from->segment)
+        size -= size < s->from->offset ? size : s->from->offset;
     s->bytes += size;
 }
 
@@ -211,11 +218,13 @@ static void sum_visit(void *ctx, int dfd, const char *name, uint64_t seq)
 static int part_each(const char *dir, void (*fn)(void *, unsigned), void *ctx)
 {
     DIR *d = opendir(dir);
-    if (!d) return -1;
+    if (!d)
+        return -1;
     struct dirent *de;
     unsigned part;
     while ((de = readdir(d)))
-        if (parse_part_name(de->d_name, &part) == 0) fn(ctx, part);
+        if (parse_part_name(de->d_name, &part) == 0)
+            fn(ctx, part);
     closedir(d);
     return 0;
 }
@@ -238,7 +247,8 @@ static void disk_scan_part(void *ctx, unsigned part)
 static int measure_disk(const char *dir, const wl_queue_pos *from, uint64_t *out)
 {
     disk_scan ds = {dir, from, 0};
-    if (part_each(dir, disk_scan_part, &ds) != 0) return -1;
+    if (part_each(dir, disk_scan_part, &ds) != 0)
+        return -1;
     *out = ds.bytes;
     return 0;
 }
@@ -246,7 +256,8 @@ static int measure_disk(const char *dir, const wl_queue_pos *from, uint64_t *out
 static int fsync_path(const char *path)
 {
     int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (fd < 0) return -1;
+    if (fd < 0)
+        return -1;
     int rc = fsync(fd);
     close(fd);
     return rc;
@@ -263,9 +274,11 @@ static int make_dir(const char *path, bool *created)
 static int take_lock(const char *dir, const char *name)
 {
     char path[PATH_MAX];
-    if (snprintf(path, sizeof path, "%s/%s", dir, name) >= (int)sizeof path) return -1;
+    if (snprintf(path, sizeof path, "%s/%s", dir, name) >= (int)sizeof path)
+        return -1;
     int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-    if (fd < 0) return -1;
+    if (fd < 0)
+        return -1;
     if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
         int busy = errno == EWOULDBLOCK;
         close(fd);
@@ -294,7 +307,8 @@ static bool retire_locked(emb_queue *q, int fd)
     if (q->nretired == q->retired_cap) {
         size_t cap = q->retired_cap ? q->retired_cap * 2 : 16;
         int *r = realloc(q->retired, cap * sizeof *r);
-        if (!r) return false;
+        if (!r)
+            return false;
         q->retired = r;
         q->retired_cap = cap;
     }
@@ -304,11 +318,13 @@ static bool retire_locked(emb_queue *q, int fd)
 
 static void retire(emb_queue *q, int fd)
 {
-    if (fd < 0) return;
+    if (fd < 0)
+        return;
     pthread_mutex_lock(&q->mu);
     bool ok = retire_locked(q, fd);
     pthread_mutex_unlock(&q->mu);
-    if (!ok) sync_and_close(q, &fd, 1);
+    if (!ok)
+        sync_and_close(q, &fd, 1);
 }
 
 /* Re-measures the segment files and corrects disk_bytes by the difference
@@ -333,7 +349,8 @@ static void commit_tick(emb_queue *q)
     q->nretired = q->retired_cap = 0;
     for (unsigned i = 0; i < WL_QUEUE_MAX_PARTITIONS; i++) {
         emb_producer *p = q->producers[i];
-        if (!p) continue;
+        if (!p)
+            continue;
         uint64_t w = atomic_load(&p->written);
         if (w != p->synced && (fds[n] = dup(p->fd)) >= 0) {
             n++;
@@ -390,13 +407,15 @@ static void queue_free(emb_queue *q)
 static wl_status queue_init(emb_queue *q, const wl_queue_config *cfg)
 {
     bool created;
-    if (!cfg->dir || !*cfg->dir || strlen(cfg->dir) >= sizeof q->dir - 32) return WL_EINVAL;
+    if (!cfg->dir || !*cfg->dir || strlen(cfg->dir) >= sizeof q->dir - 32)
+        return WL_EINVAL;
     strcpy(q->dir, cfg->dir);
     q->budget = cfg->disk_budget_bytes ? cfg->disk_budget_bytes : WL_QUEUE_DEFAULT_BUDGET;
     q->segment_bytes = cfg->segment_bytes ? cfg->segment_bytes : WL_QUEUE_DEFAULT_SEGMENT;
     q->fsync_ms = cfg->fsync_interval_ms ? cfg->fsync_interval_ms : WL_QUEUE_DEFAULT_FSYNC_MS;
     uint64_t disk = 0;
-    if (make_dir(q->dir, &created) != 0 || measure_disk(q->dir, NULL, &disk) != 0) return WL_EIO;
+    if (make_dir(q->dir, &created) != 0 || measure_disk(q->dir, NULL, &disk) != 0)
+        return WL_EIO;
     atomic_store(&q->disk_bytes, disk);
     return WL_OK;
 }
@@ -404,7 +423,8 @@ static wl_status queue_init(emb_queue *q, const wl_queue_config *cfg)
 static wl_status emb_open(const wl_queue_config *cfg, wl_queue **out)
 {
     emb_queue *q = calloc(1, sizeof *q);
-    if (!q) return WL_ENOMEM;
+    if (!q)
+        return WL_ENOMEM;
     q->base.ops = &wl_queue_embedded_ops;
     pthread_mutex_init(&q->mu, NULL);
     pthread_condattr_t ca;
@@ -413,7 +433,8 @@ static wl_status emb_open(const wl_queue_config *cfg, wl_queue **out)
     pthread_cond_init(&q->cond, &ca);
     pthread_condattr_destroy(&ca);
     wl_status st = queue_init(q, cfg);
-    if (st == WL_OK && pthread_create(&q->thread, NULL, commit_main, q) != 0) st = WL_ENOMEM;
+    if (st == WL_OK && pthread_create(&q->thread, NULL, commit_main, q) != 0)
+        st = WL_ENOMEM;
     if (st != WL_OK) {
         queue_free(q);
         return st;
@@ -453,13 +474,15 @@ static int create_segment(const char *pdir, uint64_t seq, uint64_t *out_seq)
 {
     char path[PATH_MAX];
     for (int tries = 0; tries < 64; tries++, seq++) {
-        if (seg_path(path, pdir, seq) != 0) return -1;
+        if (seg_path(path, pdir, seq) != 0)
+            return -1;
         int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_APPEND | O_CLOEXEC, 0644);
         if (fd >= 0) {
             *out_seq = seq;
             return fd;
         }
-        if (errno != EEXIST) return -1;
+        if (errno != EEXIST)
+            return -1;
     }
     return -1;
 }
@@ -470,14 +493,16 @@ static wl_status rotate(emb_producer *p)
 {
     uint64_t seq;
     int fd = create_segment(p->dir, p->seq + 1, &seq);
-    if (fd < 0) return WL_EIO;
+    if (fd < 0)
+        return WL_EIO;
     pthread_mutex_lock(&p->q->mu);
     int old = p->fd;
     p->fd = fd;
     p->dir_dirty = true;
     bool handed = retire_locked(p->q, old);
     pthread_mutex_unlock(&p->q->mu);
-    if (!handed) sync_and_close(p->q, &old, 1);
+    if (!handed)
+        sync_and_close(p->q, &old, 1);
     p->seq = seq;
     p->seg_size = 0;
     p->broken = false;
@@ -486,9 +511,12 @@ static wl_status rotate(emb_producer *p)
 
 static void producer_destroy(emb_producer *p)
 {
-    if (p->fd >= 0) close(p->fd);
-    if (p->dirfd >= 0) close(p->dirfd);
-    if (p->lockfd >= 0) close(p->lockfd);
+    if (p->fd >= 0)
+        close(p->fd);
+    if (p->dirfd >= 0)
+        close(p->dirfd);
+    if (p->lockfd >= 0)
+        close(p->lockfd);
     free(p);
 }
 
@@ -499,23 +527,29 @@ static wl_status producer_setup(emb_producer *p)
     bool created;
     if (part_path(p->dir, p->q->dir, p->partition) != 0 || make_dir(p->dir, &created) != 0)
         return WL_EIO;
-    if (created && fsync_path(p->q->dir) != 0) return WL_EIO;
+    if (created && fsync_path(p->q->dir) != 0)
+        return WL_EIO;
     p->dirfd = open(p->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (p->dirfd < 0) return WL_EIO;
+    if (p->dirfd < 0)
+        return WL_EIO;
     p->lockfd = take_lock(p->dir, "producer.lock");
-    if (p->lockfd < 0) return p->lockfd == -2 ? WL_EBUSY : WL_EIO;
+    if (p->lockfd < 0)
+        return p->lockfd == -2 ? WL_EBUSY : WL_EIO;
     seg_bounds b = find_segments(p->dir, 0);
     p->fd = create_segment(p->dir, b.max + 1, &p->seq);
-    if (p->fd < 0 || fsync(p->dirfd) != 0) return WL_EIO;
+    if (p->fd < 0 || fsync(p->dirfd) != 0)
+        return WL_EIO;
     return WL_OK;
 }
 
 static wl_status emb_producer_new(wl_queue *q_, unsigned partition, wl_queue_producer **out)
 {
     emb_queue *q = (emb_queue *)q_;
-    if (partition >= WL_QUEUE_MAX_PARTITIONS || !out) return WL_EINVAL;
+    if (partition >= WL_QUEUE_MAX_PARTITIONS || !out)
+        return WL_EINVAL;
     emb_producer *p = calloc(1, sizeof *p);
-    if (!p) return WL_ENOMEM;
+    if (!p)
+        return WL_ENOMEM;
     p->base.ops = &wl_queue_embedded_ops;
     p->q = q;
     p->partition = partition;
@@ -552,8 +586,10 @@ static size_t write_all(int fd, const uint8_t *buf, size_t len)
     while (done < len) {
         ssize_t n =
             write_hook ? write_hook(fd, buf + done, len - done) : write(fd, buf + done, len - done);
-        if (n < 0 && errno == EINTR) continue;
-        if (n <= 0) break;
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            break;
         done += (size_t)n;
     }
     return done;
@@ -652,7 +688,8 @@ static int deliver(void *ctx, const uint8_t *payload, size_t len)
 
 static void reader_close(emb_reader *r)
 {
-    if (r->fd >= 0) close(r->fd);
+    if (r->fd >= 0)
+        close(r->fd);
     r->fd = -1;
     r->seq = 0;
     r->sealed = false;
@@ -666,7 +703,8 @@ static bool reader_attach(emb_reader *r, const char *pdir, wl_queue_part_pos *po
         reader_close(r);
         if (pos->segment != 0) {
             char path[PATH_MAX];
-            if (seg_path(path, pdir, pos->segment) != 0) return false;
+            if (seg_path(path, pdir, pos->segment) != 0)
+                return false;
             r->fd = open(path, O_RDONLY | O_CLOEXEC);
             if (r->fd >= 0) {
                 r->seq = pos->segment;
@@ -674,7 +712,8 @@ static bool reader_attach(emb_reader *r, const char *pdir, wl_queue_part_pos *po
             }
         }
         seg_bounds b = find_segments(pdir, pos->segment);
-        if (b.next == 0) return false;
+        if (b.next == 0)
+            return false;
         pos->segment = b.next;
         pos->offset = 0;
     }
@@ -695,14 +734,16 @@ static wl_status read_partition(read_call *rc, wl_queue_part_pos *pos)
     emb_consumer *c = rc->c;
     emb_reader *r = &c->readers[rc->partition];
     char pdir[PATH_MAX];
-    if (part_path(pdir, c->dir, rc->partition) != 0) return WL_EIO;
+    if (part_path(pdir, c->dir, rc->partition) != 0)
+        return WL_EIO;
     while (rc->left > 0 && !rc->stop && reader_attach(r, pdir, pos)) {
         if (!r->sealed) /* before the read: see the note at the top */
             r->sealed = find_segments(pdir, r->seq).next != 0;
         ssize_t n;
         while ((n = pread(r->fd, c->buf, READ_BUF, (off_t)pos->offset)) < 0 && errno == EINTR)
             ;
-        if (n < 0) return WL_EIO;
+        if (n < 0)
+            return WL_EIO;
         bool eof = (size_t)n < READ_BUF;
         unsigned flags = (eof ? WL_RECORD_AT_EOF : 0) | (r->sealed ? WL_RECORD_SEALED : 0);
         wl_record_scan_result res;
@@ -710,11 +751,15 @@ static wl_status read_partition(read_call *rc, wl_queue_part_pos *pos)
         account_scan(c, &res);
         pos->offset += res.consumed;
         rc->left -= res.records;
-        if (res.stopped || (res.need_more && eof)) break; /* enough, or waiting for the producer */
-        if (!eof) continue;
-        if (!r->sealed) break; /* at the end of the active segment */
+        if (res.stopped || (res.need_more && eof))
+            break; /* enough, or waiting for the producer */
+        if (!eof)
+            continue;
+        if (!r->sealed)
+            break; /* at the end of the active segment */
         seg_bounds b = find_segments(pdir, r->seq);
-        if (b.next == 0) break; /* the newer segment vanished (not by us): stay put */
+        if (b.next == 0)
+            break; /* the newer segment vanished (not by us): stay put */
         pos->segment = b.next;
         pos->offset = 0;
     }
@@ -734,10 +779,12 @@ static wl_status read_pass(read_call *rc, wl_queue_pos *next, uint32_t *delivere
     part_each(rc->c->dir, mark_present, present);
     for (unsigned k = 0; k < WL_QUEUE_MAX_PARTITIONS && rc->left && !rc->stop; k++) {
         unsigned i = (rc->c->next_first + k) % WL_QUEUE_MAX_PARTITIONS;
-        if (!present[i]) continue;
+        if (!present[i])
+            continue;
         rc->partition = i;
         wl_status st = read_partition(rc, &next->part[i]);
-        if (st != WL_OK) return st;
+        if (st != WL_OK)
+            return st;
     }
     rc->c->next_first = (rc->c->next_first + 1) % WL_QUEUE_MAX_PARTITIONS;
     *delivered = want - rc->left;
@@ -756,17 +803,21 @@ static wl_status emb_read(wl_queue_consumer *c_, const wl_queue_pos *from, uint3
                           wl_queue_pos *next)
 {
     emb_consumer *c = (emb_consumer *)c_;
-    if (!from || !next || !fn || max_records == 0) return WL_EINVAL;
-    if (next != from) memcpy(next, from, sizeof *next);
+    if (!from || !next || !fn || max_records == 0)
+        return WL_EINVAL;
+    if (next != from)
+        memcpy(next, from, sizeof *next);
     read_call rc = {c, fn, ctx, 0, max_records, false};
     int64_t deadline = wl_mono_ms() + max_wait_ms;
     for (;;) {
         uint32_t got;
         wl_status st = read_pass(&rc, next, &got);
         memcpy(&c->last, next, sizeof c->last);
-        if (st != WL_OK || got > 0 || rc.stop) return st;
+        if (st != WL_OK || got > 0 || rc.stop)
+            return st;
         int64_t left = deadline - wl_mono_ms();
-        if (left <= 0) return WL_EAGAIN;
+        if (left <= 0)
+            return WL_EAGAIN;
         sleep_ms(left < POLL_MS ? left : POLL_MS);
     }
 }
@@ -780,7 +831,8 @@ typedef struct reclaim_visit {
 static void reclaim_one(void *ctx, int dfd, const char *name, uint64_t seq)
 {
     reclaim_visit *rv = ctx;
-    if (seq >= rv->below) return;
+    if (seq >= rv->below)
+        return;
     uint64_t size = file_size_at(dfd, name);
     if (unlinkat(dfd, name, 0) == 0) {
         rv->c->stats.segments_reclaimed++;
@@ -794,12 +846,14 @@ static wl_status emb_reclaim(wl_queue_consumer *c_, const wl_queue_pos *committe
     for (unsigned i = 0; i < WL_QUEUE_MAX_PARTITIONS; i++) {
         uint64_t seg = committed->part[i].segment;
         char pdir[PATH_MAX];
-        if (seg <= 1 || part_path(pdir, c->dir, i) != 0) continue;
+        if (seg <= 1 || part_path(pdir, c->dir, i) != 0)
+            continue;
         seg_bounds b = find_segments(pdir, 0);
         /* The newest segment may be a producer's active one: never delete it,
          * whatever position we are handed. */
         reclaim_visit rv = {c, seg < b.max ? seg : b.max};
-        if (seg_each(pdir, reclaim_one, &rv) != 0) return WL_EIO;
+        if (seg_each(pdir, reclaim_one, &rv) != 0)
+            return WL_EIO;
     }
     return WL_OK;
 }
@@ -808,7 +862,8 @@ static void emb_consumer_stats_get(wl_queue_consumer *c_, wl_queue_consumer_stat
 {
     emb_consumer *c = (emb_consumer *)c_;
     *out = c->stats;
-    if (measure_disk(c->dir, &c->last, &out->depth_bytes) != 0) out->depth_bytes = 0;
+    if (measure_disk(c->dir, &c->last, &out->depth_bytes) != 0)
+        out->depth_bytes = 0;
 }
 
 static void emb_consumer_close(wl_queue_consumer *c_)
@@ -816,7 +871,8 @@ static void emb_consumer_close(wl_queue_consumer *c_)
     emb_consumer *c = (emb_consumer *)c_;
     for (unsigned i = 0; i < WL_QUEUE_MAX_PARTITIONS; i++)
         reader_close(&c->readers[i]);
-    if (c->lockfd >= 0) close(c->lockfd);
+    if (c->lockfd >= 0)
+        close(c->lockfd);
     free(c->buf);
     free(c);
 }
@@ -824,9 +880,11 @@ static void emb_consumer_close(wl_queue_consumer *c_)
 static wl_status emb_consumer_open(const wl_queue_config *cfg, wl_queue_consumer **out)
 {
     bool created;
-    if (!cfg->dir || !*cfg->dir || strlen(cfg->dir) >= PATH_MAX - 32) return WL_EINVAL;
+    if (!cfg->dir || !*cfg->dir || strlen(cfg->dir) >= PATH_MAX - 32)
+        return WL_EINVAL;
     emb_consumer *c = calloc(1, sizeof *c);
-    if (!c) return WL_ENOMEM;
+    if (!c)
+        return WL_ENOMEM;
     c->base.ops = &wl_queue_embedded_ops;
     strcpy(c->dir, cfg->dir);
     for (unsigned i = 0; i < WL_QUEUE_MAX_PARTITIONS; i++)

@@ -18,15 +18,18 @@ static const wl_queue_ops *const backends[] = {
 const wl_queue_ops *wl_queue_backend(const char *name)
 {
     for (size_t i = 0; i < sizeof backends / sizeof backends[0]; i++)
-        if (name && strcmp(backends[i]->name, name) == 0) return backends[i];
+        if (name && strcmp(backends[i]->name, name) == 0)
+            return backends[i];
     return NULL;
 }
 
 wl_status wl_queue_open(const char *backend, const wl_queue_config *cfg, wl_queue **out)
 {
     const wl_queue_ops *ops = wl_queue_backend(backend);
-    if (!ops) return WL_EUNSUPPORTED;
-    if (!cfg || !out) return WL_EINVAL;
+    if (!ops)
+        return WL_EUNSUPPORTED;
+    if (!cfg || !out)
+        return WL_EINVAL;
     return ops->open(cfg, out);
 }
 
@@ -34,8 +37,10 @@ wl_status wl_queue_consumer_open(const char *backend, const wl_queue_config *cfg
                                  wl_queue_consumer **out)
 {
     const wl_queue_ops *ops = wl_queue_backend(backend);
-    if (!ops) return WL_EUNSUPPORTED;
-    if (!cfg || !out) return WL_EINVAL;
+    if (!ops)
+        return WL_EUNSUPPORTED;
+    if (!cfg || !out)
+        return WL_EINVAL;
     return ops->consumer_open(cfg, out);
 }
 
@@ -44,9 +49,11 @@ wl_status wl_queue_consumer_open(const char *backend, const wl_queue_config *cfg
 wl_status wl_queue_batch_init(wl_queue_batch *b, size_t cap)
 {
     memset(b, 0, sizeof *b);
-    if (cap <= WL_RECORD_HEADER) return WL_EINVAL;
+    if (cap <= WL_RECORD_HEADER)
+        return WL_EINVAL;
     b->buf = malloc(cap);
-    if (!b->buf) return WL_ENOMEM;
+    if (!b->buf)
+        return WL_ENOMEM;
     b->cap = cap;
     return WL_OK;
 }
@@ -67,7 +74,8 @@ uint8_t *wl_queue_batch_reserve(wl_queue_batch *b, size_t max_payload)
 
 void wl_queue_batch_commit(wl_queue_batch *b, size_t payload_len)
 {
-    if (payload_len == 0) return;
+    if (payload_len == 0)
+        return;
     assert(payload_len <= WL_RECORD_MAX_PAYLOAD);
     assert(b->cap - b->len >= WL_RECORD_HEADER + payload_len);
     wl_record_frame(b->buf + b->len, payload_len);
@@ -85,12 +93,15 @@ void wl_queue_pos_init(wl_queue_pos *pos)
 wl_status wl_queue_pos_format(const wl_queue_pos *pos, char *buf, size_t cap, size_t *len)
 {
     size_t n = (size_t)snprintf(buf, cap, "wlq1");
-    if (n >= cap) return WL_ETOOBIG;
+    if (n >= cap)
+        return WL_ETOOBIG;
     for (unsigned i = 0; i < WL_QUEUE_MAX_PARTITIONS; i++) {
         const wl_queue_part_pos *pp = &pos->part[i];
-        if (pp->segment == 0 && pp->offset == 0) continue;
+        if (pp->segment == 0 && pp->offset == 0)
+            continue;
         int w = snprintf(buf + n, cap - n, " %u:%" PRIu64 ":%" PRIu64, i, pp->segment, pp->offset);
-        if (w < 0 || (size_t)w >= cap - n) return WL_ETOOBIG;
+        if (w < 0 || (size_t)w >= cap - n)
+            return WL_ETOOBIG;
         n += (size_t)w;
     }
     *len = n;
@@ -102,10 +113,12 @@ static int parse_u64(const char **s, const char *end, uint64_t *out)
 {
     const char *p = *s;
     uint64_t v = 0;
-    if (p == end || *p < '0' || *p > '9') return -1;
+    if (p == end || *p < '0' || *p > '9')
+        return -1;
     for (; p < end && *p >= '0' && *p <= '9'; p++) {
         unsigned d = (unsigned)(*p - '0');
-        if (v > (UINT64_MAX - d) / 10) return -1;
+        if (v > (UINT64_MAX - d) / 10)
+            return -1;
         v = v * 10 + d;
     }
     *s = p;
@@ -115,7 +128,8 @@ static int parse_u64(const char **s, const char *end, uint64_t *out)
 
 static int expect(const char **s, const char *end, char c)
 {
-    if (*s == end || **s != c) return -1;
+    if (*s == end || **s != c)
+        return -1;
     (*s)++;
     return 0;
 }
@@ -124,7 +138,8 @@ wl_status wl_queue_pos_parse(const char *s, size_t len, wl_queue_pos *out)
 {
     const char *p = s, *end = s + len;
     wl_queue_pos_init(out);
-    if (len < 4 || memcmp(s, "wlq1", 4) != 0) return WL_EINVAL;
+    if (len < 4 || memcmp(s, "wlq1", 4) != 0)
+        return WL_EINVAL;
     p += 4;
     long last = -1; /* partitions must ascend: one canonical form per position */
     while (p < end) {

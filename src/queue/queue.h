@@ -175,7 +175,8 @@ wl_status wl_queue_open(const char *backend, const wl_queue_config *cfg, wl_queu
  * then frees q. All producers must have been freed. NULL is a no-op. */
 static inline void wl_queue_close(wl_queue *q)
 {
-    if (q) q->ops->close(q);
+    if (q)
+        q->ops->close(q);
 }
 
 /* A producer for one partition (< WL_QUEUE_MAX_PARTITIONS). It always starts
@@ -191,7 +192,8 @@ static inline wl_status wl_queue_producer_new(wl_queue *q, unsigned partition,
  * tick or at close) and frees it. NULL is a no-op. */
 static inline void wl_queue_producer_free(wl_queue_producer *p)
 {
-    if (p) p->ops->producer_free(p);
+    if (p)
+        p->ops->producer_free(p);
 }
 
 /* Appends the whole batch with one write() and resets it, whatever the
@@ -204,7 +206,8 @@ static inline void wl_queue_producer_free(wl_queue_producer *p)
 static inline wl_status wl_queue_append(wl_queue_producer *p, wl_queue_batch *b)
 {
     wl_status st = WL_OK;
-    if (b->count) st = p->ops->append(p, b->buf, b->len, b->count);
+    if (b->count)
+        st = p->ops->append(p, b->buf, b->len, b->count);
     b->len = 0;
     b->count = 0;
     return st;
@@ -226,7 +229,8 @@ wl_status wl_queue_consumer_open(const char *backend, const wl_queue_config *cfg
 /* Releases the lock and frees c. NULL is a no-op. */
 static inline void wl_queue_consumer_close(wl_queue_consumer *c)
 {
-    if (c) c->ops->consumer_close(c);
+    if (c)
+        c->ops->consumer_close(c);
 }
 
 /* Delivers up to max_records records (> 0) after position *from, in order

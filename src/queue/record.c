@@ -42,12 +42,17 @@ void wl_record_frame(uint8_t *frame, size_t payload_len)
 wl_status wl_record_decode(const uint8_t *buf, size_t len, wl_record *out)
 {
     size_t m = len < sizeof magic ? len : sizeof magic;
-    if (memcmp(buf, magic, m) != 0) return WL_ECORRUPT;
-    if (len < 8) return WL_EAGAIN;
+    if (memcmp(buf, magic, m) != 0)
+        return WL_ECORRUPT;
+    if (len < 8)
+        return WL_EAGAIN;
     uint32_t plen = get_u32(buf + 4);
-    if (plen == 0 || plen > WL_RECORD_MAX_PAYLOAD) return WL_ECORRUPT;
-    if (len < WL_RECORD_HEADER || len - WL_RECORD_HEADER < plen) return WL_EAGAIN;
-    if (get_u32(buf + 8) != frame_crc(buf + 4, buf + WL_RECORD_HEADER, plen)) return WL_ECORRUPT;
+    if (plen == 0 || plen > WL_RECORD_MAX_PAYLOAD)
+        return WL_ECORRUPT;
+    if (len < WL_RECORD_HEADER || len - WL_RECORD_HEADER < plen)
+        return WL_EAGAIN;
+    if (get_u32(buf + 8) != frame_crc(buf + 4, buf + WL_RECORD_HEADER, plen))
+        return WL_ECORRUPT;
     out->payload = buf + WL_RECORD_HEADER;
     out->payload_len = plen;
     out->frame_len = WL_RECORD_HEADER + (size_t)plen;
@@ -60,9 +65,11 @@ size_t wl_record_resync(const uint8_t *buf, size_t len)
     size_t i = 1;
     while (i < len) {
         const uint8_t *hit = memchr(buf + i, magic[0], len - i);
-        if (!hit) return len;
+        if (!hit)
+            return len;
         i = (size_t)(hit - buf);
-        if (wl_record_decode(buf + i, len - i, &rec) != WL_ECORRUPT) return i;
+        if (wl_record_decode(buf + i, len - i, &rec) != WL_ECORRUPT)
+            return i;
         i++;
     }
     return len;
@@ -71,7 +78,8 @@ size_t wl_record_resync(const uint8_t *buf, size_t len)
 /* Counts n skipped bad bytes, one damaged region per run. */
 static size_t skip_damage(size_t n, bool *in_damage, wl_record_scan_result *res)
 {
-    if (!*in_damage) res->corrupt_records++;
+    if (!*in_damage)
+        res->corrupt_records++;
     *in_damage = true;
     res->corrupt_bytes += n;
     return n;

@@ -25,7 +25,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 #define FUZZ_REQUIRE(cond)                                                                         \
     do {                                                                                           \
-        if (!(cond)) abort();                                                                      \
+        if (!(cond))                                                                               \
+            abort();                                                                               \
     } while (0)
 
 /* Running digest of the delivered records, to compare two readings. */
@@ -39,7 +40,8 @@ static void check_event(const uint8_t *buf, size_t len)
     wl_click_event ev;
     wl_status st = wl_click_event_decode(buf, len, &ev);
     FUZZ_REQUIRE(st == WL_OK || st == WL_ECORRUPT || st == WL_EUNSUPPORTED);
-    if (st != WL_OK) return;
+    if (st != WL_OK)
+        return;
     FUZZ_REQUIRE(wl_click_event_encoded_max(&ev) == len);
     uint8_t *again = malloc(len);
     size_t n = 0;
@@ -85,7 +87,8 @@ static digest scan_in_two(const uint8_t *buf, size_t len, size_t cut)
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     check_event(data, size);
-    if (size < 2) return 0;
+    if (size < 2)
+        return 0;
     /* Copy into an exact-size buffer after the first two (control) bytes, so
      * ASan sees any read past the segment's end. */
     size_t len = size - 2;

@@ -396,6 +396,6 @@ def connect_outcome(port, request=b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n", t
         try:
             return "response", c.read_response(timeout=timeout)
         except ConnectionClosed as e:
-            return ("closed", None) if not e.partial else ("garbage", e.partial)
+            return ("closed", None) if not e.partial else ("truncated-response", e.partial)
         except TimeoutError:
             return "timeout", None

@@ -7,7 +7,7 @@ import time
 import pytest
 
 from conftest import report_figure
-from helpers import (Conn, ConnectionClosed, assert_problem, build_request,
+from helpers import (Conn, assert_problem, build_request,
                      connect_outcome, create_link, http, poll)
 
 HEAD_LIMIT = 8 * 1024  # API.md: request line + headers <= 8 KiB, else 431

@@ -6,7 +6,7 @@ import string
 
 import pytest
 
-from helpers import Conn, assert_problem, build_request, create_link, http
+from helpers import Conn, assert_problem, create_link, http
 
 CACHE_CONTROL = "private, max-age=0"
 BROWSER_ACCEPT = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"

@@ -168,9 +168,11 @@ static void test_malformed_table(void **state)
         uint8_t *b = calloc(1, n);
         assert_non_null(b);
         memcpy(b, good, n < len ? n : len);
-        if (bc->at != SIZE_MAX) b[bc->at] = bc->value;
+        if (bc->at != SIZE_MAX)
+            b[bc->at] = bc->value;
         wl_status st = wl_click_event_decode(b, n, &out);
-        if (st != bc->want) fail_msg("case '%s': got %s", bc->name, wl_strerror(st));
+        if (st != bc->want)
+            fail_msg("case '%s': got %s", bc->name, wl_strerror(st));
         free(b);
     }
 }

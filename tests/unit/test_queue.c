@@ -10,7 +10,6 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#define _XOPEN_SOURCE_EXTENDED 1
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
@@ -39,7 +38,8 @@ static int setup(void **state)
 {
     fixture *f = calloc(1, sizeof *f);
     strcpy(f->dir, "/tmp/wl-test-queue-XXXXXX");
-    if (!f || !mkdtemp(f->dir)) return -1;
+    if (!f || !mkdtemp(f->dir))
+        return -1;
     *state = f;
     return 0;
 }
@@ -104,11 +104,14 @@ static void fill_payload(uint8_t *b, unsigned part, uint32_t seq)
 
 static int payload_ok(const uint8_t *b, size_t len, unsigned part, uint32_t *seq)
 {
-    if (len < 5 || b[0] != part) return 0;
+    if (len < 5 || b[0] != part)
+        return 0;
     memcpy(seq, b + 1, 4);
-    if (len != payload_len(*seq)) return 0;
+    if (len != payload_len(*seq))
+        return 0;
     for (size_t i = 5; i < len; i++)
-        if (b[i] != (uint8_t)(*seq * 7 + i + part)) return 0;
+        if (b[i] != (uint8_t)(*seq * 7 + i + part))
+            return 0;
     return 1;
 }
 
@@ -165,8 +168,10 @@ static int collect(void *ctx, unsigned part, const uint8_t *payload, size_t len)
         col->bad++;
         return 0;
     }
-    if (col->strict && seq != col->next[part]) col->bad++;
-    if (col->have_last[part] && seq <= col->last[part]) col->bad++;
+    if (col->strict && seq != col->next[part])
+        col->bad++;
+    if (col->have_last[part] && seq <= col->last[part])
+        col->bad++;
     col->next[part] = seq + 1;
     col->last[part] = seq;
     col->have_last[part] = 1;
@@ -183,7 +188,8 @@ static uint64_t drain(wl_queue_consumer *c, wl_queue_pos *pos, collector *col, u
     for (;;) {
         wl_status st = wl_queue_read(c, pos, 1000, wait_ms, collect, col, next);
         memcpy(pos, next, sizeof *pos);
-        if (st == WL_EAGAIN) break;
+        if (st == WL_EAGAIN)
+            break;
         assert_int_equal(st, WL_OK);
     }
     free(next);
@@ -326,7 +332,8 @@ static void *produce(void *arg)
     uint32_t seq = 0;
     for (uint32_t i = 0; i < job->batches; i++) {
         uint32_t n = 1 + (i * 7 + job->part) % job->per_batch;
-        if (append_events(p, job->part, seq, n) != WL_OK) job->failures++;
+        if (append_events(p, job->part, seq, n) != WL_OK)
+            job->failures++;
         seq += n;
     }
     wl_queue_producer_free(p);
@@ -646,7 +653,8 @@ static void *consume(void *arg)
     int64_t deadline = wl_mono_ms() + 60000;
     while (ch->col.total < ch->want && wl_mono_ms() < deadline) {
         wl_status st = wl_queue_read(ch->c, pos, 777, 20, collect, &ch->col, pos);
-        if (st != WL_OK && st != WL_EAGAIN) ch->col.bad++;
+        if (st != WL_OK && st != WL_EAGAIN)
+            ch->col.bad++;
     }
     free(pos);
     return NULL;
@@ -683,7 +691,8 @@ static void test_concurrent_reader_sees_whole_records(void **state)
 static ssize_t write_half_then_enospc(int fd, const void *buf, size_t len)
 {
     static int calls;
-    if (calls++ % 2 == 0) return write(fd, buf, len / 2);
+    if (calls++ % 2 == 0)
+        return write(fd, buf, len / 2);
     errno = ENOSPC;
     return -1;
 }
@@ -708,7 +717,8 @@ static void test_write_error_counts_exactly(void **state)
     uint32_t kept = 0;
     for (size_t used = 0; kept < 10; kept++) {
         used += WL_RECORD_HEADER + payload_len(10 + kept);
-        if (used > half) break;
+        if (used > half)
+            break;
     }
     wl_queue_stats qs;
     wl_queue_stats_get(q, &qs);

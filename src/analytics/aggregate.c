@@ -1,0 +1,355 @@
+/* aggregate.c - sums a batch of enriched clicks in memory (contract:
+ * aggregate.h).
+ *
+ * Two row arrays (per day, per dimension value) each with an open-addressing
+ * index of row numbers, so a batch of N events costs O(N) hash lookups and
+ * the store then writes one upsert per distinct row instead of one per event.
+ * Strings are interned in an arena of fixed blocks that never move, which
+ * lets rows keep plain pointers while the row arrays themselves grow. */
+#include "analytics/aggregate.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "core/buf.h"
+
+#define ARENA_BLOCK 65536
+
+struct wl_agg_arena {
+    struct wl_agg_arena *next;
+    size_t used;
+    char data[ARENA_BLOCK];
+};
+
+static const char *const dim_names[WL_DIM_COUNT_] = {"ref", "country", "device", "browser", "os"};
+
+const char *wl_dim_name(wl_dim d)
+{
+    return (unsigned)d < WL_DIM_COUNT_ ? dim_names[d] : "invalid";
+}
+
+/* ---- arena -------------------------------------------------------------- */
+
+/* Copies s[0..len) plus a NUL; len is at most a few hundred bytes. */
+static const char *intern(wl_agg *a, const char *s, size_t len)
+{
+    struct wl_agg_arena *b = a->arena;
+    if (!b || ARENA_BLOCK - b->used < len + 1) {
+        struct wl_agg_arena *nb = wl_xmalloc(sizeof(*nb));
+        nb->next = b;
+        nb->used = 0;
+        a->arena = b = nb;
+    }
+    char *p = b->data + b->used;
+    memcpy(p, s, len);
+    p[len] = '\0';
+    b->used += len + 1;
+    return p;
+}
+
+static void arena_free(struct wl_agg_arena *b)
+{
+    while (b) {
+        struct wl_agg_arena *next = b->next;
+        free(b);
+        b = next;
+    }
+}
+
+/* ---- index -------------------------------------------------------------- */
+
+static uint64_t fnv(uint64_t h, const void *p, size_t n)
+{
+    const unsigned char *s = p;
+    for (size_t i = 0; i < n; i++)
+        h = (h ^ s[i]) * 0x100000001b3ULL;
+    return h;
+}
+
+static uint64_t hash_row(const char *key, size_t key_len, wl_day day, int dim, const char *value,
+                         size_t value_len)
+{
+    uint64_t h = fnv(0xcbf29ce484222325ULL, key, key_len);
+    h = fnv(h, &day, sizeof(day));
+    h = fnv(h, &dim, sizeof(dim));
+    return fnv(h, value, value_len);
+}
+
+static void index_grow(wl_agg_index *ix, const uint64_t *hashes, size_t nrows)
+{
+    uint32_t size = ix->slots ? (ix->mask + 1) * 2 : 256;
+    free(ix->slots);
+    ix->slots = wl_xcalloc(size, sizeof(uint32_t));
+    ix->mask = size - 1;
+    for (size_t i = 0; i < nrows; i++) {
+        uint32_t s = (uint32_t)hashes[i] & ix->mask;
+        while (ix->slots[s])
+            s = (s + 1) & ix->mask;
+        ix->slots[s] = (uint32_t)i + 1;
+    }
+}
+
+/* ---- rows --------------------------------------------------------------- */
+
+/* Rows remember their hash so the index can be rebuilt without rehashing
+ * strings; kept in parallel arrays to keep the public row structs plain. */
+typedef struct agg_hashes {
+    uint64_t *h;
+    size_t cap;
+} agg_hashes;
+
+static void *grow_array(void *p, size_t *cap, size_t need, size_t elem)
+{
+    if (need <= *cap)
+        return p;
+    size_t n = *cap ? *cap * 2 : 64;
+    while (n < need)
+        n *= 2;
+    *cap = n;
+    return wl_xrealloc(p, n * elem);
+}
+
+/* The hashes of day rows live behind the day array, those of dim rows
+ * behind the dim array: one allocation each, sized with the rows. */
+static uint64_t *day_hashes(wl_agg *a)
+{
+    return (uint64_t *)(void *)(a->days + a->days_cap);
+}
+
+static uint64_t *dim_hashes(wl_agg *a)
+{
+    return (uint64_t *)(void *)(a->dims + a->dims_cap);
+}
+
+static void days_reserve(wl_agg *a)
+{
+    if (a->ndays < a->days_cap)
+        return;
+    size_t old = a->days_cap, n = old ? old * 2 : 64;
+    size_t bytes = n * (sizeof(wl_agg_day) + sizeof(uint64_t));
+    wl_agg_day *d = wl_xrealloc(a->days, bytes);
+    /* move the hashes from behind the old capacity to behind the new one */
+    memmove((uint64_t *)(void *)(d + n), (uint64_t *)(void *)(d + old), old * sizeof(uint64_t));
+    a->days = d;
+    a->days_cap = n;
+}
+
+static void dims_reserve(wl_agg *a)
+{
+    if (a->ndims < a->dims_cap)
+        return;
+    size_t old = a->dims_cap, n = old ? old * 2 : 256;
+    size_t bytes = n * (sizeof(wl_agg_dim) + sizeof(uint64_t));
+    wl_agg_dim *d = wl_xrealloc(a->dims, bytes);
+    memmove((uint64_t *)(void *)(d + n), (uint64_t *)(void *)(d + old), old * sizeof(uint64_t));
+    a->dims = d;
+    a->dims_cap = n;
+}
+
+static wl_agg_day *find_day(wl_agg *a, wl_slice key, wl_day day)
+{
+    uint64_t h = hash_row(key.ptr, key.len, day, -1, "", 0);
+    if (!a->day_idx.slots || (a->day_idx.used + 1) * 2 > a->day_idx.mask + 1) {
+        index_grow(&a->day_idx, day_hashes(a), a->ndays);
+        a->day_idx.used = (uint32_t)a->ndays;
+    }
+    uint32_t s = (uint32_t)h & a->day_idx.mask;
+    for (uint32_t r; (r = a->day_idx.slots[s]) != 0; s = (s + 1) & a->day_idx.mask) {
+        wl_agg_day *d = &a->days[r - 1];
+        if (day_hashes(a)[r - 1] == h && d->day == day && d->key_len == key.len &&
+            memcmp(d->key, key.ptr, key.len) == 0)
+            return d;
+    }
+    days_reserve(a);
+    wl_agg_day *d = &a->days[a->ndays];
+    memset(d, 0, sizeof(*d));
+    d->key = intern(a, key.ptr, key.len);
+    d->key_len = key.len;
+    d->day = day;
+    day_hashes(a)[a->ndays] = h;
+    a->day_idx.slots[s] = (uint32_t)++a->ndays;
+    a->day_idx.used++;
+    return d;
+}
+
+static wl_agg_dim *find_dim(wl_agg *a, const wl_agg_day *d, wl_dim dim, const char *value)
+{
+    size_t vlen = strlen(value);
+    if (vlen > WL_DIM_VALUE_MAX)
+        vlen = WL_DIM_VALUE_MAX;
+    uint64_t h = hash_row(d->key, d->key_len, d->day, (int)dim, value, vlen);
+    if (!a->dim_idx.slots || (a->dim_idx.used + 1) * 2 > a->dim_idx.mask + 1) {
+        index_grow(&a->dim_idx, dim_hashes(a), a->ndims);
+        a->dim_idx.used = (uint32_t)a->ndims;
+    }
+    uint32_t s = (uint32_t)h & a->dim_idx.mask;
+    for (uint32_t r; (r = a->dim_idx.slots[s]) != 0; s = (s + 1) & a->dim_idx.mask) {
+        wl_agg_dim *m = &a->dims[r - 1];
+        /* keys are interned once per day row, so the pointer identifies it */
+        if (dim_hashes(a)[r - 1] == h && m->key == d->key && m->day == d->day && m->dim == dim &&
+            m->value_len == vlen && memcmp(m->value, value, vlen) == 0)
+            return m;
+    }
+    dims_reserve(a);
+    wl_agg_dim *m = &a->dims[a->ndims];
+    *m = (wl_agg_dim){.key = d->key, .key_len = d->key_len, .day = d->day, .dim = dim};
+    m->value = intern(a, value, vlen);
+    m->value_len = vlen;
+    dim_hashes(a)[a->ndims] = h;
+    a->dim_idx.slots[s] = (uint32_t)++a->ndims;
+    a->dim_idx.used++;
+    return m;
+}
+
+/* ---- public ------------------------------------------------------------- */
+
+void wl_agg_init(wl_agg *a)
+{
+    memset(a, 0, sizeof(*a));
+}
+
+void wl_agg_reset(wl_agg *a)
+{
+    for (size_t i = 0; i < a->ndays; i++)
+        free(a->days[i].visitors);
+    a->ndays = a->ndims = 0;
+    if (a->day_idx.slots)
+        memset(a->day_idx.slots, 0, (a->day_idx.mask + 1) * sizeof(uint32_t));
+    if (a->dim_idx.slots)
+        memset(a->dim_idx.slots, 0, (a->dim_idx.mask + 1) * sizeof(uint32_t));
+    a->day_idx.used = a->dim_idx.used = 0;
+    /* keep one arena block for the next batch */
+    if (a->arena) {
+        arena_free(a->arena->next);
+        a->arena->next = NULL;
+        a->arena->used = 0;
+    }
+    a->events = 0;
+    a->newest_ms = 0;
+}
+
+void wl_agg_release(wl_agg *a)
+{
+    wl_agg_reset(a);
+    free(a->days);
+    free(a->dims);
+    free(a->day_idx.slots);
+    free(a->dim_idx.slots);
+    arena_free(a->arena);
+    wl_agg_init(a);
+}
+
+wl_status wl_agg_add(wl_agg *a, const wl_click_facts *f)
+{
+    if (!f->key.len)
+        return WL_EINVAL;
+    if (!f->is_bot)
+        for (int i = 0; i < WL_DIM_COUNT_; i++)
+            if (!f->dims[i])
+                return WL_EINVAL;
+    wl_agg_day *d = find_day(a, f->key, wl_day_from_ms(f->time_ms));
+    if (f->is_bot) {
+        d->bot_clicks++;
+    } else {
+        d->clicks++;
+        if (f->has_visitor) {
+            if (d->nvisitors == d->cap) {
+                d->cap = d->cap ? d->cap * 2 : 8;
+                d->visitors = wl_xrealloc(d->visitors, d->cap * sizeof(uint64_t));
+            }
+            d->visitors[d->nvisitors++] = f->visitor_hash;
+        }
+        /* d stays valid: find_dim grows only the dims array */
+        for (int i = 0; i < WL_DIM_COUNT_; i++)
+            find_dim(a, d, (wl_dim)i, f->dims[i])->clicks++;
+    }
+    a->events++;
+    if (f->time_ms > a->newest_ms)
+        a->newest_ms = f->time_ms;
+    return WL_OK;
+}
+
+/* ---- days --------------------------------------------------------------- */
+
+wl_day wl_day_from_ms(int64_t ms)
+{
+    int64_t d = ms / WL_DAY_MS;
+    if (ms % WL_DAY_MS < 0)
+        d--;
+    return (wl_day)d;
+}
+
+size_t wl_day_format(wl_day d, char *out, size_t cap)
+{
+    time_t secs = (time_t)d * 86400;
+    struct tm tm;
+    if (cap < 11 || !gmtime_r(&secs, &tm) || tm.tm_year + 1900 < 1 || tm.tm_year + 1900 > 9999)
+        return 0;
+    return strftime(out, cap, "%Y-%m-%d", &tm);
+}
+
+static int digits(const char *s, size_t n)
+{
+    int v = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (s[i] < '0' || s[i] > '9')
+            return -1;
+        v = v * 10 + (s[i] - '0');
+    }
+    return v;
+}
+
+int wl_day_parse(const char *s, size_t len, wl_day *out)
+{
+    if (len != 10 || s[4] != '-' || s[7] != '-')
+        return -1;
+    int y = digits(s, 4), m = digits(s + 5, 2), d = digits(s + 8, 2);
+    if (y < 1970 || m < 1 || m > 12 || d < 1 || d > 31)
+        return -1;
+    struct tm tm = {.tm_year = y - 1900, .tm_mon = m - 1, .tm_mday = d};
+    time_t t = timegm(&tm);
+    /* timegm normalises 2026-02-31 into March: a changed field means the
+     * date does not exist. */
+    if (t == (time_t)-1 || tm.tm_mday != d || tm.tm_mon != m - 1)
+        return -1;
+    *out = (wl_day)(t / 86400);
+    return 0;
+}
+
+/* ---- breakdowns --------------------------------------------------------- */
+
+static int by_clicks_desc(const void *pa, const void *pb)
+{
+    const wl_breakdown_item *a = pa, *b = pb;
+    if (a->clicks != b->clicks)
+        return a->clicks > b->clicks ? -1 : 1;
+    return strcmp(a->value, b->value);
+}
+
+void wl_breakdown_finish(wl_breakdown_item *items, size_t *n, size_t cap, uint64_t total)
+{
+    qsort(items, *n, sizeof(*items), by_clicks_desc);
+    size_t keep = *n < WL_TOP_N ? *n : WL_TOP_N;
+    uint64_t kept = 0, all = 0;
+    for (size_t i = 0; i < *n; i++) {
+        all += items[i].clicks;
+        if (i < keep)
+            kept += items[i].clicks;
+    }
+    uint64_t rest = (total > all ? total : all) - kept;
+    *n = keep;
+    if (!rest)
+        return;
+    for (size_t i = 0; i < keep; i++) {
+        if (strcmp(items[i].value, "other") == 0) {
+            items[i].clicks += rest;
+            return;
+        }
+    }
+    if (keep >= cap)
+        return; /* caller broke the capacity contract; drop rather than overflow */
+    strcpy(items[keep].value, "other");
+    items[keep].clicks = rest;
+    *n = keep + 1;
+}

@@ -1,0 +1,146 @@
+/* aggregate.h - in-memory aggregation of one batch of enriched clicks, and
+ * the small day/breakdown helpers the worker, the analytics store and the
+ * stats endpoint share.
+ *
+ * The worker turns each click event into a wl_click_facts (enrichment is the
+ * worker's job, not this module's) and adds it to a wl_agg. The wl_agg sums
+ * them per (link, UTC day) and per (link, day, dimension, value), and
+ * collects the visitor hashes per (link, day) for the day's HyperLogLog
+ * sketch. The analytics store then applies the whole wl_agg in one
+ * transaction (astore.h).
+ *
+ * Counting rules (API.md, Analytics):
+ *   - a bot hit adds to bot_clicks only; it never appears in a breakdown and
+ *     never adds a visitor;
+ *   - a human click adds to clicks, to exactly one value of every dimension
+ *     and, when it has a visitor hash, to the day's sketch. So for every
+ *     (link, day, dimension) the breakdown sums to the human clicks.
+ *
+ * Ownership: a wl_agg owns copies of every key and value added (interned in
+ * an arena whose blocks never move), so the caller's event buffers may be
+ * reused at once. Pointers in wl_agg_day / wl_agg_dim rows stay valid until
+ * wl_agg_reset() or wl_agg_release(). Not thread-safe: one worker owns it.
+ * Memory comes from wl_xmalloc (out of memory aborts, the server's policy). */
+#ifndef WL_ANALYTICS_AGGREGATE_H
+#define WL_ANALYTICS_AGGREGATE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/slice.h"
+#include "core/status.h"
+
+/* A UTC day as days since 1970-01-01 (may be negative for old dates). */
+typedef int32_t wl_day;
+
+#define WL_DAY_MS 86400000LL
+
+/* The breakdown dimensions, in the order the stats JSON lists them. */
+typedef enum wl_dim {
+    WL_DIM_REF = 0,
+    WL_DIM_COUNTRY,
+    WL_DIM_DEVICE,
+    WL_DIM_BROWSER,
+    WL_DIM_OS,
+    WL_DIM_COUNT_
+} wl_dim;
+
+/* Longest dimension value (a referrer host, referrer.h) without its NUL. */
+#define WL_DIM_VALUE_MAX 253
+/* Breakdown lists carry the top WL_TOP_N values and then "other". */
+#define WL_TOP_N 20
+
+/* The name stored in the analytics database: "ref" "country" "device"
+ * "browser" "os". Static strings. */
+const char *wl_dim_name(wl_dim d);
+
+/* One enriched click, as the worker hands it over. dims[] are NUL-terminated
+ * strings ("unknown" when unknown), ignored for bots; they are copied. */
+typedef struct wl_click_facts {
+    wl_slice key;
+    int64_t time_ms;
+    bool is_bot;
+    const char *dims[WL_DIM_COUNT_];
+    bool has_visitor; /* visitor_hash is set (humans on days with a key) */
+    uint64_t visitor_hash;
+} wl_click_facts;
+
+/* Totals of one (link, day). visitors[0..nvisitors) are the visitor hashes
+ * seen in the batch, to be added to the stored sketch (duplicates allowed:
+ * adding a hash twice changes nothing). */
+typedef struct wl_agg_day {
+    const char *key;
+    size_t key_len;
+    wl_day day;
+    uint64_t clicks, bot_clicks;
+    uint64_t *visitors;
+    uint32_t nvisitors, cap;
+} wl_agg_day;
+
+/* Human clicks of one (link, day, dimension, value). value is NUL-terminated. */
+typedef struct wl_agg_dim {
+    const char *key;
+    size_t key_len;
+    wl_day day;
+    wl_dim dim;
+    const char *value;
+    size_t value_len;
+    uint64_t clicks;
+} wl_agg_dim;
+
+struct wl_agg_arena;
+
+/* Open-addressing index over one row array: slots hold row index + 1. */
+typedef struct wl_agg_index {
+    uint32_t *slots;
+    uint32_t mask, used;
+} wl_agg_index;
+
+typedef struct wl_agg {
+    wl_agg_day *days;
+    size_t ndays, days_cap;
+    wl_agg_dim *dims;
+    size_t ndims, dims_cap;
+    wl_agg_index day_idx, dim_idx;
+    struct wl_agg_arena *arena;
+    uint64_t events; /* facts added since the last reset */
+    int64_t newest_ms; /* largest time_ms added (0 when none) */
+} wl_agg;
+
+void wl_agg_init(wl_agg *a);
+/* Empties a, keeping its memory for the next batch. */
+void wl_agg_reset(wl_agg *a);
+/* Frees everything; a is left as after wl_agg_init(). */
+void wl_agg_release(wl_agg *a);
+/* Adds one click. WL_EINVAL for an empty key or a NULL dimension of a human
+ * click (nothing is counted then). */
+wl_status wl_agg_add(wl_agg *a, const wl_click_facts *f);
+
+/* ---- days --------------------------------------------------------------- */
+
+/* The UTC day of a Unix-millisecond time (floor division). */
+wl_day wl_day_from_ms(int64_t ms);
+/* Writes "YYYY-MM-DD" and its NUL into out (>= 11 bytes); returns 10, or 0
+ * when the day is outside years 0001..9999. */
+size_t wl_day_format(wl_day d, char *out, size_t cap);
+/* Parses exactly "YYYY-MM-DD" (a real calendar date, years 1970..9999).
+ * Returns 0 and sets *out, or -1. */
+int wl_day_parse(const char *s, size_t len, wl_day *out);
+
+/* ---- breakdowns --------------------------------------------------------- */
+
+typedef struct wl_breakdown_item {
+    char value[WL_DIM_VALUE_MAX + 1];
+    uint64_t clicks;
+} wl_breakdown_item;
+
+/* Turns items[0..*n) into the API's list: sorted by clicks descending (ties
+ * by value, so output is stable), the first WL_TOP_N kept, and everything
+ * else - the dropped items plus whatever `total` has beyond the sum of all
+ * items - summed into a final {"other", clicks} entry (merged into an
+ * existing "other" value if one was kept). Needs cap >= min(*n, WL_TOP_N) + 1.
+ * total smaller than the items' sum is treated as equal to it. */
+void wl_breakdown_finish(wl_breakdown_item *items, size_t *n, size_t cap, uint64_t total);
+
+#endif
