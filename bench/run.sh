@@ -315,27 +315,34 @@ median_rps() { # dist srv
     while read -r f; do "$PY" bench/report.py wrk "$WORK/$f" | cut -d' ' -f1; done |
     sort -g | awk '{v[NR] = $1} END {print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2}'
 }
-# rate ~ CONNS / (delay + overhead): from a run at delay d with achieved rate a,
-# overhead = 1000*CONNS/a - d; the next delay aims at the target with that overhead
-next_delay() { # target delay achieved
-  calc "(1000*$CONNS/$1 - (1000*$CONNS/$3 - $2)) < 0 ? 0 : 1000*$CONNS/$1 - (1000*$CONNS/$3 - $2)"
+# A connection's cycle is delay + overhead (the response time, wrk's work and the
+# ms-granular timer), so rate ~ CONNS / (delay + overhead). Every run at delay d
+# with achieved rate a gives one overhead sample, 1000*CONNS/a - d; the next delay
+# aims at the target using the median sample so far (damps the machine's noise).
+declare -A TARGET OVH
+delay_for() { # key
+  local m
+  m=$(tr ' ' '\n' <<<"${OVH[$1]}" | sed '/^$/d' | sort -g |
+    awk '{v[NR] = $1} END {print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2}')
+  calc "1000*$CONNS/${TARGET[$1]} - $m < 0 ? 0 : 1000*$CONNS/${TARGET[$1]} - $m"
 }
 if [ "$HALF" = 1 ]; then
-  declare -A TARGET DELAY
   for dist in uniform zipf; do
     for srv in wl ngx; do
-      TARGET[$dist.$srv]=$(calc "0.5 * $(median_rps "$dist" "$srv")")
-      d=$(calc "1000 * $CONNS / ${TARGET[$dist.$srv]}")
-      run_wrk probe "$dist" "$srv" 0 "$PROBE" "$d" "${TARGET[$dist.$srv]}"
-      DELAY[$dist.$srv]=$(next_delay "${TARGET[$dist.$srv]}" "$d" "${LAST[0]}")
+      k=$dist.$srv
+      TARGET[$k]=$(calc "0.5 * $(median_rps "$dist" "$srv")")
+      d=$(calc "1000 * $CONNS / ${TARGET[$k]}")
+      run_wrk probe "$dist" "$srv" 0 "$PROBE" "$d" "${TARGET[$k]}"
+      OVH[$k]=$(calc "1000*$CONNS/${LAST[0]} - $d")
     done
   done
   for r in $(seq "$ROUNDS"); do
     for dist in uniform zipf; do
       for srv in wl ngx; do
         k=$dist.$srv
-        run_wrk half "$dist" "$srv" "$r" "$SECS" "${DELAY[$k]}" "${TARGET[$k]}"
-        DELAY[$k]=$(next_delay "${TARGET[$k]}" "${DELAY[$k]}" "${LAST[0]}")
+        d=$(delay_for "$k")
+        run_wrk half "$dist" "$srv" "$r" "$SECS" "$d" "${TARGET[$k]}"
+        OVH[$k]="${OVH[$k]} $(calc "1000*$CONNS/${LAST[0]} - $d")"
       done
     done
   done

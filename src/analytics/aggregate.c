@@ -92,24 +92,6 @@ static void index_grow(wl_agg_index *ix, const uint64_t *hashes, size_t nrows)
 
 /* ---- rows --------------------------------------------------------------- */
 
-/* Rows remember their hash so the index can be rebuilt without rehashing
- * strings; kept in parallel arrays to keep the public row structs plain. */
-typedef struct agg_hashes {
-    uint64_t *h;
-    size_t cap;
-} agg_hashes;
-
-static void *grow_array(void *p, size_t *cap, size_t need, size_t elem)
-{
-    if (need <= *cap)
-        return p;
-    size_t n = *cap ? *cap * 2 : 64;
-    while (n < need)
-        n *= 2;
-    *cap = n;
-    return wl_xrealloc(p, n * elem);
-}
-
 /* The hashes of day rows live behind the day array, those of dim rows
  * behind the dim array: one allocation each, sized with the rows. */
 static uint64_t *day_hashes(wl_agg *a)

@@ -64,7 +64,7 @@ void wl_api_register(wl_tctx *t, wl_exchange *ex)
     char hash[crypto_pwhash_STRBYTES];
     int64_t id = 0;
     wl_status st = WL_OK;
-    if (!wl_password_acceptable(c.password_len)) {
+    if (!wl_password_acceptable(c.password, c.password_len)) {
         wl_reply_problem(ex, 400, "weak-password", "passwords are 8 to 1024 characters long");
     } else if ((st = wl_password_hash(c.password, c.password_len, hash)) == WL_EBUSY) {
         reply_busy(ex);

@@ -3,6 +3,7 @@
  * Only the redirect and the cheap operational endpoints run on the loop
  * thread. Everything that parses JSON, writes the database or hashes a
  * password is offloaded so it can never stall redirects. */
+#include <stdio.h>
 #include <string.h>
 
 #include "api/app.h"
@@ -145,14 +146,17 @@ static void reply_not_found(wl_exchange *ex)
 
 static void reply_method(wl_exchange *ex, const char *allow)
 {
+    char body[256];
+    int n = snprintf(body, sizeof(body),
+                     "{\"type\":\"/problems/method-not-allowed\",\"title\":\"Method Not "
+                     "Allowed\",\"status\":405,\"detail\":\"this address accepts %s\"}",
+                     allow);
     ex->status = 405;
-    static const char body[] = "{\"type\":\"/problems/method-not-allowed\",\"title\":\"Method "
-                               "Not Allowed\",\"status\":405}";
-    wl_resp_start(ex->out, 405, "application/problem+json", sizeof(body) - 1, ex->close);
+    wl_resp_start(ex->out, 405, "application/problem+json", (size_t)n, ex->close);
     wl_resp_header(ex->out, "Allow", allow, strlen(allow));
     wl_resp_end(ex->out);
     if (ex->req->method != WL_HTTP_HEAD)
-        wl_buf_add(ex->out, body, sizeof(body) - 1);
+        wl_buf_add(ex->out, body, (size_t)n);
 }
 
 wl_route_action wl_app_on_request(void *ctx, void *tctx, wl_exchange *ex)

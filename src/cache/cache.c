@@ -156,7 +156,8 @@ static struct cache_entry *shard_find(const struct cache_shard *s, uint64_t hash
                                       size_t key_len)
 {
     for (struct cache_entry *e = s->buckets[hash & s->bucket_mask]; e; e = e->chain)
-        if (entry_matches(e, hash, key, key_len)) return e;
+        if (entry_matches(e, hash, key, key_len))
+            return e;
     return NULL;
 }
 
@@ -182,7 +183,8 @@ static void ring_remove(struct cache_shard *s, struct cache_entry *e)
         s->hand = NULL;
         return;
     }
-    if (s->hand == e) s->hand = e->next;
+    if (s->hand == e)
+        s->hand = e->next;
     e->prev->next = e->next;
     e->next->prev = e->prev;
 }
@@ -273,9 +275,11 @@ static void shard_make_room(struct cache_shard *s, size_t budget, size_t cost, i
 static void shard_maybe_grow(struct cache_shard *s)
 {
     size_t n = s->bucket_mask + 1;
-    if (load_counter(&s->entries) < n || n > SIZE_MAX / 2 / sizeof(*s->buckets)) return;
+    if (load_counter(&s->entries) < n || n > SIZE_MAX / 2 / sizeof(*s->buckets))
+        return;
     struct cache_entry **fresh = calloc(n * 2, sizeof(*fresh));
-    if (!fresh) return;
+    if (!fresh)
+        return;
     size_t mask = n * 2 - 1;
     for (size_t i = 0; i < n; i++) {
         struct cache_entry *e = s->buckets[i];
@@ -306,7 +310,8 @@ static wl_status shard_init(struct cache_shard *s)
 {
     memset(s, 0, sizeof(*s));
     s->buckets = calloc(INITIAL_BUCKETS, sizeof(*s->buckets));
-    if (!s->buckets) return WL_ENOMEM;
+    if (!s->buckets)
+        return WL_ENOMEM;
     s->bucket_mask = INITIAL_BUCKETS - 1;
 
     pthread_rwlockattr_t attr;
@@ -343,16 +348,22 @@ static unsigned log2_of(unsigned pow2)
 
 wl_status wl_cache_new(size_t max_bytes, unsigned shards, wl_cache **out)
 {
-    if (!out) return WL_EINVAL;
+    if (!out)
+        return WL_EINVAL;
     *out = NULL;
-    if (shards == 0) shards = DEFAULT_SHARDS;
-    if (shards > MAX_SHARDS || (shards & (shards - 1)) != 0) return WL_EINVAL;
+    if (shards == 0)
+        shards = DEFAULT_SHARDS;
+    if (shards > MAX_SHARDS || (shards & (shards - 1)) != 0)
+        return WL_EINVAL;
     /* A shard must hold at least one entry with a one-byte key. */
-    if (max_bytes / shards < entry_cost(1, 0)) return WL_EINVAL;
-    if (sodium_init() < 0) return WL_EIO;
+    if (max_bytes / shards < entry_cost(1, 0))
+        return WL_EINVAL;
+    if (sodium_init() < 0)
+        return WL_EIO;
 
     wl_cache *c = aligned_alloc(CACHE_LINE, sizeof(*c));
-    if (!c) return WL_ENOMEM;
+    if (!c)
+        return WL_ENOMEM;
     memset(c, 0, sizeof(*c));
     c->shards = aligned_alloc(CACHE_LINE, shards * sizeof(*c->shards));
     if (!c->shards) {
@@ -379,7 +390,8 @@ wl_status wl_cache_new(size_t max_bytes, unsigned shards, wl_cache **out)
 
 void wl_cache_free(wl_cache *c)
 {
-    if (!c) return;
+    if (!c)
+        return;
     for (unsigned i = 0; i < c->shard_count; i++)
         shard_release(&c->shards[i]);
     free(c->shards);
@@ -414,18 +426,24 @@ static wl_status entry_answer(struct cache_shard *s, struct cache_entry *e, char
         return WL_ENOTFOUND;
     }
     counter_inc(&s->hits);
-    if (len) *len = e->value_len;
-    if (e->value_len > cap) return WL_ETOOBIG;
-    if (e->value_len) memcpy(buf, e->bytes + e->key_len, e->value_len);
+    if (len)
+        *len = e->value_len;
+    if (e->value_len > cap)
+        return WL_ETOOBIG;
+    if (e->value_len)
+        memcpy(buf, e->bytes + e->key_len, e->value_len);
     return WL_OK;
 }
 
 wl_status wl_cache_get(wl_cache *c, const char *key, size_t key_len, int64_t now_ms, char *buf,
                        size_t cap, size_t *len)
 {
-    if (!c || (!key && key_len) || (!buf && cap)) return WL_EINVAL;
-    if (key_len > KEY_MAX) return WL_EAGAIN; /* could never have been put */
-    if (!key) key = "";
+    if (!c || (!key && key_len) || (!buf && cap))
+        return WL_EINVAL;
+    if (key_len > KEY_MAX)
+        return WL_EAGAIN; /* could never have been put */
+    if (!key)
+        key = "";
 
     uint64_t hash = hash_key(c, key, key_len);
     struct cache_shard *s = shard_of(c, hash);
@@ -454,7 +472,8 @@ static struct cache_entry *entry_new(uint64_t hash, const char *key, size_t key_
                                      int64_t expires_ms)
 {
     struct cache_entry *e = malloc(sizeof(*e) + key_len + value_len);
-    if (!e) return NULL;
+    if (!e)
+        return NULL;
     e->chain = e->prev = e->next = NULL;
     e->hash = hash;
     e->expires_ms = expires_ms;
@@ -462,25 +481,30 @@ static struct cache_entry *entry_new(uint64_t hash, const char *key, size_t key_
     e->key_len = (uint8_t)key_len;
     e->negative = negative;
     atomic_init(&e->referenced, 0);
-    if (key_len) memcpy(e->bytes, key, key_len);
-    if (value_len) memcpy(e->bytes + key_len, value, value_len);
+    if (key_len)
+        memcpy(e->bytes, key, key_len);
+    if (value_len)
+        memcpy(e->bytes + key_len, value, value_len);
     return e;
 }
 
 static wl_status cache_insert(wl_cache *c, const char *key, size_t key_len, const char *value,
                               size_t value_len, bool negative, int64_t expires_ms)
 {
-    if (!c || (!key && key_len) || (!value && value_len)) return WL_EINVAL;
+    if (!c || (!key && key_len) || (!value && value_len))
+        return WL_EINVAL;
     /* Checked one by one so entry_cost() cannot overflow. */
     if (key_len > KEY_MAX || value_len > c->shard_budget || value_len > UINT32_MAX ||
         entry_cost(key_len, value_len) > c->shard_budget)
         return WL_ETOOBIG;
-    if (!key) key = "";
+    if (!key)
+        key = "";
 
     uint64_t hash = hash_key(c, key, key_len);
     struct cache_entry *fresh =
         entry_new(hash, key, key_len, value, value_len, negative, expires_ms);
-    if (!fresh) return WL_ENOMEM;
+    if (!fresh)
+        return WL_ENOMEM;
 
     struct cache_shard *s = shard_of(c, hash);
     int64_t now_ms = atomic_load_explicit(&c->now_hint, memory_order_relaxed);
@@ -510,8 +534,10 @@ wl_status wl_cache_put_negative(wl_cache *c, const char *key, size_t key_len, in
 
 void wl_cache_invalidate(wl_cache *c, const char *key, size_t key_len)
 {
-    if (!c || (!key && key_len) || key_len > KEY_MAX) return;
-    if (!key) key = "";
+    if (!c || (!key && key_len) || key_len > KEY_MAX)
+        return;
+    if (!key)
+        key = "";
     uint64_t hash = hash_key(c, key, key_len);
     struct cache_shard *s = shard_of(c, hash);
     int64_t now_ms = atomic_load_explicit(&c->now_hint, memory_order_relaxed);
@@ -534,7 +560,8 @@ size_t wl_cache_entry_overhead(void)
 void wl_cache_stats_get(wl_cache *c, wl_cache_stats *out)
 {
     memset(out, 0, sizeof(*out));
-    if (!c) return;
+    if (!c)
+        return;
     for (unsigned i = 0; i < c->shard_count; i++) {
         struct cache_shard *s = &c->shards[i];
         out->hits += load_counter(&s->hits);

@@ -144,7 +144,7 @@ static int user_add(const wl_config *cfg, const char *email_in)
         return 2;
     }
     size_t plen = strcspn(pw, "\r\n");
-    if (!wl_password_acceptable(plen)) {
+    if (!wl_password_acceptable(pw, plen)) {
         fprintf(stderr, "warplink: passwords are 8 to 1024 characters long\n");
         return 2;
     }

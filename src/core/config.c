@@ -222,8 +222,12 @@ static wl_status apply_flag(wl_config *cfg, unsigned scope, int argc, char **arg
         return WL_EINVAL;
     }
     const char *v = eq ? eq + 1 : NULL;
-    if (!v && o->type == T_BOOL)
+    bool b;
+    if (!v && o->type == T_BOOL) { /* "--flag", or "--flag on|off" */
         v = "on";
+        if (*i + 1 < argc && parse_bool(argv[*i + 1], &b) == 0)
+            v = argv[++*i];
+    }
     if (!v) {
         if (*i + 1 >= argc) {
             snprintf(err, errcap, "option '--%s' needs a value", o->name);

@@ -85,7 +85,8 @@ static wl_status slot_acquire(wl_password_params *params)
         }
     }
     g.in_use++;
-    if (g.in_use > g.peak) g.peak = g.in_use;
+    if (g.in_use > g.peak)
+        g.peak = g.in_use;
     *params = g.params;
     pthread_mutex_unlock(&g.mu);
     return WL_OK;
@@ -110,7 +111,8 @@ static wl_status hash_in_slot(const char *pw, size_t len, char out[crypto_pwhash
 {
     wl_password_params p;
     wl_status st = slot_acquire(&p);
-    if (st != WL_OK) return st;
+    if (st != WL_OK)
+        return st;
     if (crypto_pwhash_str_alg(out, pw, len, p.opslimit, p.memlimit, crypto_pwhash_ALG_ARGON2ID13) !=
         0)
         st = WL_ENOMEM;
@@ -126,7 +128,8 @@ static wl_status dummy_make(void)
     randombytes_buf(secret, sizeof secret);
     wl_status st = hash_in_slot((const char *)secret, sizeof secret, h);
     sodium_memzero(secret, sizeof secret);
-    if (st != WL_OK) return st;
+    if (st != WL_OK)
+        return st;
     pthread_mutex_lock(&g.mu);
     memcpy(g.dummy, h, sizeof h);
     g.dummy_ready = true;
@@ -138,10 +141,13 @@ wl_status wl_password_init(const wl_password_params *params, unsigned max_concur
                            unsigned wait_ms)
 {
     wl_password_params p = {WL_PASSWORD_OPSLIMIT_DEFAULT, WL_PASSWORD_MEMLIMIT_DEFAULT};
-    if (params) p = *params;
-    if (!params_valid(&p)) return WL_EINVAL;
+    if (params)
+        p = *params;
+    if (!params_valid(&p))
+        return WL_EINVAL;
     setup_once();
-    if (g.sodium_rc < 0) return WL_EIO;
+    if (g.sodium_rc < 0)
+        return WL_EIO;
     pthread_mutex_lock(&g.mu);
     g.params = p;
     g.max = max_concurrent ? max_concurrent : default_slots();
@@ -163,16 +169,23 @@ wl_password_params wl_password_current_params(void)
     return p;
 }
 
-bool wl_password_acceptable(size_t len)
+bool wl_password_acceptable(const char *pw, size_t len)
 {
-    return len >= WL_PASSWORD_MIN_LEN && len <= WL_PASSWORD_MAX_LEN;
+    if (!pw || len > WL_PASSWORD_MAX_BYTES)
+        return false;
+    size_t chars = 0;
+    for (size_t i = 0; i < len; i++)
+        chars += ((unsigned char)pw[i] & 0xC0) != 0x80; /* not a continuation byte */
+    return chars >= WL_PASSWORD_MIN_LEN && chars <= WL_PASSWORD_MAX_LEN;
 }
 
 wl_status wl_password_hash(const char *pw, size_t len, char out[crypto_pwhash_STRBYTES])
 {
-    if (!pw || !out || !wl_password_acceptable(len)) return WL_EINVAL;
+    if (!pw || !out || !wl_password_acceptable(pw, len))
+        return WL_EINVAL;
     setup_once();
-    if (g.sodium_rc < 0) return WL_EIO;
+    if (g.sodium_rc < 0)
+        return WL_EIO;
     return hash_in_slot(pw, len, out);
 }
 
@@ -181,7 +194,8 @@ static wl_status verify_in_slot(const char *hash, const char *pw, size_t len)
 {
     wl_password_params unused;
     wl_status st = slot_acquire(&unused);
-    if (st != WL_OK) return st;
+    if (st != WL_OK)
+        return st;
     st = crypto_pwhash_str_verify(hash, pw, len) == 0 ? WL_OK : WL_EDENIED;
     slot_release();
     return st;
@@ -189,11 +203,12 @@ static wl_status verify_in_slot(const char *hash, const char *pw, size_t len)
 
 wl_status wl_password_verify(const char *hash, const char *pw, size_t len)
 {
-    if (!hash || (!pw && len) || len > WL_PASSWORD_MAX_LEN ||
+    if (!hash || (!pw && len) || len > WL_PASSWORD_MAX_BYTES ||
         strnlen(hash, crypto_pwhash_STRBYTES) >= crypto_pwhash_STRBYTES)
         return WL_EDENIED;
     setup_once();
-    if (g.sodium_rc < 0) return WL_EIO;
+    if (g.sodium_rc < 0)
+        return WL_EIO;
     return verify_in_slot(hash, pw ? pw : "", len);
 }
 
@@ -210,12 +225,14 @@ static bool dummy_copy(char h[crypto_pwhash_STRBYTES])
 wl_status wl_password_dummy_verify(const char *pw, size_t len)
 {
     char h[crypto_pwhash_STRBYTES];
-    if ((!pw && len) || len > WL_PASSWORD_MAX_LEN) return WL_EDENIED;
+    if ((!pw && len) || len > WL_PASSWORD_MAX_BYTES)
+        return WL_EDENIED;
     setup_once();
     if (!dummy_copy(h)) {
         /* First use without wl_password_init(): pay for the hash once. */
         wl_status st = dummy_make();
-        if (st != WL_OK) return st == WL_EBUSY ? WL_EBUSY : WL_EDENIED;
+        if (st != WL_OK)
+            return st == WL_EBUSY ? WL_EBUSY : WL_EDENIED;
         dummy_copy(h);
     }
     wl_status st = verify_in_slot(h, pw ? pw : "", len);
@@ -224,7 +241,8 @@ wl_status wl_password_dummy_verify(const char *pw, size_t len)
 
 bool wl_password_needs_rehash(const char *hash)
 {
-    if (!hash || strnlen(hash, crypto_pwhash_STRBYTES) >= crypto_pwhash_STRBYTES) return true;
+    if (!hash || strnlen(hash, crypto_pwhash_STRBYTES) >= crypto_pwhash_STRBYTES)
+        return true;
     wl_password_params p = wl_password_current_params();
     return crypto_pwhash_str_needs_rehash(hash, p.opslimit, p.memlimit) != 0;
 }

@@ -28,7 +28,8 @@
 
 /* Policy (API.md weak-password): 8..1024 bytes. */
 #define WL_PASSWORD_MIN_LEN 8
-#define WL_PASSWORD_MAX_LEN 1024
+#define WL_PASSWORD_MAX_LEN 1024   /* characters (UTF-8 code points) */
+#define WL_PASSWORD_MAX_BYTES 4096 /* 1024 characters of up to 4 bytes */
 
 /* The floor wl_password_init() accepts: OWASP's minimum Argon2id
  * configuration (m = 19 MiB, t = 2, p = 1). Also the cheapest params tests
@@ -66,8 +67,9 @@ wl_status wl_password_init(const wl_password_params *params, unsigned max_concur
 /* The current configuration, for logging at startup. */
 wl_password_params wl_password_current_params(void);
 
-/* true when len is an acceptable new password length (8..1024 bytes). */
-bool wl_password_acceptable(size_t len);
+/* true when pw is an acceptable new password: 8..1024 characters (counted
+ * as UTF-8 code points, as API.md's "characters"). */
+bool wl_password_acceptable(const char *pw, size_t len);
 
 /* Hashes pw[0..len) (need not be NUL-terminated; any bytes) with a fresh
  * random salt into out, NUL-terminated.

@@ -22,6 +22,8 @@
 
 static const char continue_100[] = "HTTP/1.1 100 Continue\r\n\r\n";
 
+static void keep_alive_for_http10(const wl_exchange *ex, wl_buf *out, size_t start);
+
 wl_conn *wl_conn_new(wl_loop *loop, int fd, const wl_peer *peer)
 {
     wl_conn *c = wl_xcalloc(1, sizeof(*c));
@@ -138,6 +140,7 @@ static void conn_dispatch(wl_conn *c, size_t total)
         .start_ns = wl_mono_ns(),
     };
     c->flags &= ~CONN_SENT_CONTINUE;
+    size_t start = c->out.len;
     if (h->on_request(h->ctx, loop->tctx, ex) == WL_ROUTE_OFFLOAD) {
         wl_buf_reset(&c->job.out);
         ex->out = &c->job.out;
@@ -149,6 +152,7 @@ static void conn_dispatch(wl_conn *c, size_t total)
         return;
     }
     c->in_off += total;
+    keep_alive_for_http10(ex, &c->out, start);
     if (h->on_response)
         h->on_response(h->ctx, loop->tctx, ex);
     if (ex->close)
@@ -157,6 +161,24 @@ static void conn_dispatch(wl_conn *c, size_t total)
 }
 
 enum step { STEP_DONE, STEP_NEED_MORE, STEP_STOP };
+
+/* HTTP/1.0 clients close after each response unless told otherwise: add
+ * "Connection: keep-alive" after the status line of the response that
+ * starts at out[start]. */
+static void keep_alive_for_http10(const wl_exchange *ex, wl_buf *out, size_t start)
+{
+    static const char hdr[] = "Connection: keep-alive\r\n";
+    if (ex->req->minor_version != 0 || ex->close || out->len <= start)
+        return;
+    const char *eol = memmem(out->data + start, out->len - start, "\r\n", 2);
+    if (!eol)
+        return;
+    size_t at = (size_t)(eol - out->data) + 2;
+    wl_buf_reserve(out, sizeof(hdr) - 1);
+    memmove(out->data + at + sizeof(hdr) - 1, out->data + at, out->len - at);
+    memcpy(out->data + at, hdr, sizeof(hdr) - 1);
+    out->len += sizeof(hdr) - 1;
+}
 
 /* Makes room for `need` bytes of unparsed input, compacting then growing. */
 static void conn_reserve_input(wl_conn *c, size_t need)
@@ -203,6 +225,22 @@ static enum step conn_try_request(wl_conn *c)
     }
     size_t body = req->content_length > 0 ? (size_t)req->content_length : 0;
     size_t total = req->head_len + body;
+    if (req->chunked) {
+        size_t enc = 0;
+        st = wl_http_chunked_scan(c->in + c->in_off + req->head_len, avail - req->head_len,
+                                  WL_MAX_BODY, &enc, &body);
+        if (st == WL_HTTP_PARSE_INCOMPLETE && avail >= IN_MAX - 1)
+            st = WL_HTTP_PARSE_TOO_LARGE; /* chunk framing beyond any sane overhead */
+        if (st == WL_HTTP_PARSE_TOO_LARGE) {
+            conn_fail(c, 413, "body-too-large", "request bodies are limited to 64 KiB");
+            return STEP_STOP;
+        }
+        if (st == WL_HTTP_PARSE_BAD) {
+            conn_fail(c, 400, "bad-request", "malformed chunked body");
+            return STEP_STOP;
+        }
+        total = st == WL_HTTP_PARSE_OK ? req->head_len + enc : IN_MAX;
+    }
     if (avail < total) {
         if (req->expect_continue && !(c->flags & CONN_SENT_CONTINUE)) {
             wl_buf_add(&c->out, continue_100, sizeof(continue_100) - 1);
@@ -212,6 +250,8 @@ static enum step conn_try_request(wl_conn *c)
         conn_reserve_input(c, total);
         return STEP_NEED_MORE;
     }
+    if (req->chunked) /* complete: decode in place, in front of any pipelined bytes */
+        body = wl_http_chunked_decode(c->in + c->in_off + req->head_len, total - req->head_len);
     req->body = wl_slice_make(c->in + c->in_off + req->head_len, body);
     c->head_started_ms = 0;
     conn_dispatch(c, total);
@@ -344,6 +384,9 @@ void wl_conn_job_done(wl_conn *c)
         return;
     }
     wl_exchange *ex = &c->job.ex;
+    if (c->loop->draining)
+        ex->close = true; /* the response says so only if built after the stop */
+    keep_alive_for_http10(ex, &c->job.out, 0);
     wl_buf_add(&c->out, c->job.out.data, c->job.out.len);
     c->in_off += c->job_bytes;
     c->job_bytes = 0;
@@ -371,8 +414,17 @@ void wl_conn_on_timer(wl_conn *c, int64_t now_ms)
 
 void wl_conn_begin_drain(wl_conn *c)
 {
-    if (wl_conn_idle(c) && !(c->flags & CONN_LINGER) && c->in_len == c->in_off)
+    if (wl_conn_idle(c) && !(c->flags & CONN_LINGER) && c->in_len == c->in_off) {
+        /* A request may sit in the socket, sent before the stop but not yet
+         * read: answer it (with Connection: close) rather than drop it. */
+        char b;
+        if (recv(c->fd, &b, 1, MSG_PEEK | MSG_DONTWAIT) == 1) {
+            c->flags |= CONN_CAN_READ;
+            wl_conn_mark_ready(c);
+            return;
+        }
         wl_conn_close(c);
-    else if (!(c->flags & CONN_PAUSED) && c->out.len > c->out_sent && c->in_len == c->in_off)
+    } else if (!(c->flags & CONN_PAUSED) && c->out.len > c->out_sent && c->in_len == c->in_off) {
         c->flags |= CONN_CLOSE_AFTER;
+    }
 }

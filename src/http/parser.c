@@ -184,6 +184,7 @@ static void parse_connection(wl_slice v, bool *close, bool *keep)
 
 typedef struct head_flags {
     bool has_cl, has_te, has_host, conn_close, conn_keep;
+    wl_slice te;
 } head_flags;
 
 static wl_http_parse_status note_header(wl_http_request *req, const wl_http_header *h,
@@ -243,8 +244,14 @@ static wl_http_parse_status note_header(wl_http_request *req, const wl_http_head
             req->forwarded_for = h->value;
         break;
     case 17:
-        if (wl_slice_ieq(n, "transfer-encoding"))
+        if (wl_slice_ieq(n, "transfer-encoding")) {
+            if (f->has_te) {
+                *why = "repeated Transfer-Encoding";
+                return WL_HTTP_PARSE_BAD;
+            }
             f->has_te = true;
+            f->te = h->value;
+        }
         break;
     }
     return WL_HTTP_PARSE_OK;
@@ -284,6 +291,23 @@ static wl_http_parse_status parse_header_line(cursor *c, size_t eol, wl_http_hea
     return WL_HTTP_PARSE_OK;
 }
 
+/* Accepts exactly "chunked"; a list ending in chunked names codings we do
+ * not implement (501), a list where chunked is not last is malformed. */
+static wl_http_parse_status check_te(wl_http_request *req, wl_slice te, const char **why)
+{
+    if (wl_slice_ieq(te, "chunked")) {
+        req->chunked = true;
+        return WL_HTTP_PARSE_OK;
+    }
+    size_t n = te.len;
+    if (n >= 7 && strncasecmp(te.ptr + n - 7, "chunked", 7) == 0) {
+        *why = "only the chunked transfer coding is supported";
+        return WL_HTTP_PARSE_UNSUPPORTED_TE;
+    }
+    *why = "chunked must be the final transfer coding";
+    return WL_HTTP_PARSE_BAD;
+}
+
 static wl_http_parse_status finish_head(wl_http_request *req, const head_flags *f, const char **why)
 {
     if (f->has_te) {
@@ -291,8 +315,13 @@ static wl_http_parse_status finish_head(wl_http_request *req, const head_flags *
             *why = "Content-Length together with Transfer-Encoding";
             return WL_HTTP_PARSE_BAD;
         }
-        *why = "Transfer-Encoding is not supported; send Content-Length";
-        return WL_HTTP_PARSE_UNSUPPORTED_TE;
+        if (req->minor_version == 0) {
+            *why = "Transfer-Encoding in an HTTP/1.0 request";
+            return WL_HTTP_PARSE_BAD;
+        }
+        wl_http_parse_status st = check_te(req, f->te, why);
+        if (st != WL_HTTP_PARSE_OK)
+            return st;
     }
     if (req->minor_version == 1 && !f->has_host) {
         *why = "HTTP/1.1 requests need a Host header";
@@ -352,6 +381,115 @@ wl_http_parse_status wl_http_parse(const char *buf, size_t len, wl_http_request 
     }
     req->head_len = c.pos;
     return finish_head(req, &f, why);
+}
+
+#define CHUNK_LINE_MAX 1024 /* size line with extensions */
+#define TRAILERS_MAX 8192
+
+static int hexval(char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
+/* Reads "<hex>[;ext]CRLF" at buf[*pos]; sets *size and moves *pos. */
+static wl_http_parse_status chunk_size_line(const char *buf, size_t len, size_t *pos, size_t *size)
+{
+    size_t i = *pos, v = 0, digits = 0;
+    for (; i < len && hexval(buf[i]) >= 0; i++, digits++) {
+        if (digits == 8)
+            return WL_HTTP_PARSE_BAD;
+        v = v * 16 + (size_t)hexval(buf[i]);
+    }
+    if (i == len)
+        return len - *pos > CHUNK_LINE_MAX ? WL_HTTP_PARSE_BAD : WL_HTTP_PARSE_INCOMPLETE;
+    if (digits == 0)
+        return WL_HTTP_PARSE_BAD;
+    for (; i < len && buf[i] != '\r'; i++) {
+        unsigned char c = (unsigned char)buf[i];
+        if ((c < 0x20 && c != '\t') || c == 0x7f || i - *pos > CHUNK_LINE_MAX)
+            return WL_HTTP_PARSE_BAD;
+    }
+    if (i + 1 >= len)
+        return WL_HTTP_PARSE_INCOMPLETE;
+    if (buf[i + 1] != '\n')
+        return WL_HTTP_PARSE_BAD;
+    *pos = i + 2;
+    *size = v;
+    return WL_HTTP_PARSE_OK;
+}
+
+/* Skips trailer fields up to and including the final empty line. */
+static wl_http_parse_status skip_trailers(const char *buf, size_t len, size_t *pos)
+{
+    size_t i = *pos, start = *pos;
+    for (;;) {
+        const char *lf = memchr(buf + i, '\n', len - i);
+        if (!lf)
+            return len - start > TRAILERS_MAX ? WL_HTTP_PARSE_BAD : WL_HTTP_PARSE_INCOMPLETE;
+        size_t at = (size_t)(lf - buf);
+        if (at == i || buf[at - 1] != '\r')
+            return WL_HTTP_PARSE_BAD;
+        for (size_t k = i; k + 1 < at; k++) {
+            unsigned char c = (unsigned char)buf[k];
+            if ((c < 0x20 && c != '\t') || c == 0x7f)
+                return WL_HTTP_PARSE_BAD;
+        }
+        bool empty = at == i + 1;
+        i = at + 1;
+        if (i - start > TRAILERS_MAX)
+            return WL_HTTP_PARSE_BAD;
+        if (empty) {
+            *pos = i;
+            return WL_HTTP_PARSE_OK;
+        }
+    }
+}
+
+wl_http_parse_status wl_http_chunked_scan(const char *buf, size_t len, size_t max_decoded,
+                                          size_t *encoded_len, size_t *decoded_len)
+{
+    size_t pos = 0, total = 0;
+    for (;;) {
+        size_t size;
+        wl_http_parse_status st = chunk_size_line(buf, len, &pos, &size);
+        if (st != WL_HTTP_PARSE_OK)
+            return st;
+        if (size == 0)
+            break;
+        if (size > max_decoded - total)
+            return WL_HTTP_PARSE_TOO_LARGE;
+        if (len - pos < size + 2)
+            return WL_HTTP_PARSE_INCOMPLETE;
+        if (buf[pos + size] != '\r' || buf[pos + size + 1] != '\n')
+            return WL_HTTP_PARSE_BAD;
+        pos += size + 2;
+        total += size;
+    }
+    wl_http_parse_status st = skip_trailers(buf, len, &pos);
+    if (st != WL_HTTP_PARSE_OK)
+        return st;
+    *encoded_len = pos;
+    *decoded_len = total;
+    return WL_HTTP_PARSE_OK;
+}
+
+size_t wl_http_chunked_decode(char *buf, size_t encoded_len)
+{
+    size_t pos = 0, out = 0;
+    for (;;) {
+        size_t size;
+        if (chunk_size_line(buf, encoded_len, &pos, &size) != WL_HTTP_PARSE_OK || size == 0)
+            return out;
+        memmove(buf + out, buf + pos, size); /* out <= pos: moves left only */
+        out += size;
+        pos += size + 2;
+    }
 }
 
 wl_slice wl_http_header_get(const wl_http_request *req, const char *name)

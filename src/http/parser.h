@@ -9,8 +9,13 @@
  * only, no obs-fold, token-only header names with no space before the colon,
  * no control bytes in values, Content-Length must be one decimal number and
  * appear once, Content-Length together with Transfer-Encoding is rejected,
- * HTTP/1.1 requires exactly one Host. The body is not parsed here: the caller
- * waits for content_length bytes after head_len. */
+ * Transfer-Encoding must be exactly "chunked" (other codings: 501; chunked
+ * not last: 400), HTTP/1.1 requires exactly one Host. The body is not parsed
+ * here: the caller waits for content_length bytes after head_len, or runs
+ * wl_http_chunked_scan() when `chunked`.
+ *
+ * One slice may point outside the buffer: the path of an absolute-form
+ * target without a path ("GET http://host HTTP/1.1") is the static "/". */
 #ifndef WL_HTTP_PARSER_H
 #define WL_HTTP_PARSER_H
 
@@ -48,6 +53,7 @@ typedef struct wl_http_request {
     uint8_t minor_version; /* HTTP/1.x */
     bool keep_alive;
     bool expect_continue;
+    bool chunked;           /* Transfer-Encoding: chunked (no Content-Length) */
     int64_t content_length; /* -1 when absent */
     size_t head_len;        /* bytes of request line + headers + final CRLF */
     wl_slice body;          /* set by the connection once the body is in */
@@ -63,7 +69,7 @@ typedef enum wl_http_parse_status {
     WL_HTTP_PARSE_BAD,           /* 400 */
     WL_HTTP_PARSE_TOO_LARGE,     /* 431: head over WL_HTTP_MAX_HEAD or too many headers */
     WL_HTTP_PARSE_VERSION,       /* 505 */
-    WL_HTTP_PARSE_UNSUPPORTED_TE /* 501: Transfer-Encoding without Content-Length */
+    WL_HTTP_PARSE_UNSUPPORTED_TE /* 501: a transfer coding other than chunked */
 } wl_http_parse_status;
 
 /* Parses the head at buf[0..len). On WL_HTTP_PARSE_BAD and friends, *why
@@ -73,6 +79,16 @@ wl_http_parse_status wl_http_parse(const char *buf, size_t len, wl_http_request 
 
 /* Finds a header by case-insensitive name; empty slice when absent. */
 wl_slice wl_http_header_get(const wl_http_request *req, const char *name);
+
+/* Checks a chunked body at buf[0..len) without changing it: OK sets
+ * *encoded_len (chunks, last chunk and trailers) and *decoded_len;
+ * INCOMPLETE needs more bytes; BAD is malformed; TOO_LARGE when the decoded
+ * body would exceed max_decoded. */
+wl_http_parse_status wl_http_chunked_scan(const char *buf, size_t len, size_t max_decoded,
+                                          size_t *encoded_len, size_t *decoded_len);
+/* Decodes, in place, a body that wl_http_chunked_scan() accepted; returns
+ * the decoded length (the data now starts at buf). */
+size_t wl_http_chunked_decode(char *buf, size_t encoded_len);
 
 /* The HTTP status code for a parse failure (400, 431, 505, 501). */
 int wl_http_parse_status_code(wl_http_parse_status st);

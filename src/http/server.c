@@ -17,11 +17,13 @@
 #define MAX_ACCEPTS_PER_WAKEUP 64
 #define SWEEP_INTERVAL_MS 250
 
-static const char busy_503[] =
-    "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/problem+json\r\n"
-    "Content-Length: 111\r\nConnection: close\r\nRetry-After: 1\r\n\r\n"
-    "{\"type\":\"/problems/overloaded\",\"title\":\"Service Unavailable\",\"status\":503,"
-    "\"detail\":\"too many connections\"}";
+#define BUSY_BODY                                                                                  \
+    "{\"type\":\"/problems/overloaded\",\"title\":\"Service Unavailable\",\"status\":503,"         \
+    "\"detail\":\"too many connections\"}"
+static const char busy_503[] = "HTTP/1.1 503 Service Unavailable\r\n"
+                               "Content-Type: application/problem+json\r\n"
+                               "Connection: close\r\nRetry-After: 1\r\nContent-Length: ";
+static const char busy_body[] = BUSY_BODY;
 
 /* Opens one SO_REUSEPORT listening socket; *port is updated when it was 0. */
 static wl_status listen_socket(const char *host, unsigned *port, int *fd_out)
@@ -142,7 +144,10 @@ static void loop_accept(wl_loop *loop)
         if (open >= srv->cfg.max_connections) {
             atomic_fetch_sub_explicit(&srv->open_conns, 1, memory_order_relaxed);
             atomic_fetch_add_explicit(&srv->rejected_full, 1, memory_order_relaxed);
-            ssize_t w = send(fd, busy_503, sizeof(busy_503) - 1, MSG_NOSIGNAL | MSG_DONTWAIT);
+            char msg[512];
+            int n = snprintf(msg, sizeof(msg), "%s%zu\r\n\r\n%s", busy_503, sizeof(busy_body) - 1,
+                             busy_body);
+            ssize_t w = send(fd, msg, (size_t)n, MSG_NOSIGNAL | MSG_DONTWAIT);
             (void)w;
             close(fd);
             continue;

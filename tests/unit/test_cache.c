@@ -418,7 +418,8 @@ static size_t stress_value(int k, unsigned ver, char *out, size_t cap)
 static bool stress_parse(int k, const char *v, size_t len, unsigned *ver)
 {
     int key;
-    if (sscanf(v, "key=%d ver=%u ", &key, ver) != 2 || key != k) return false;
+    if (sscanf(v, "key=%d ver=%u ", &key, ver) != 2 || key != k)
+        return false;
     char want[512];
     size_t want_len = stress_value(k, *ver, want, sizeof(want));
     return want_len == len && memcmp(want, v, len) == 0;
@@ -445,8 +446,10 @@ static void stress_check_own(struct stress *s, int k, unsigned ver, enum last_op
     if (st == WL_EAGAIN || st == WL_EBUSY)
         return; /* evicted, or another key's writer holds the shard */
     unsigned got;
-    if (op == OP_PUT && st == WL_OK && stress_parse(k, buf, len, &got) && got == ver) return;
-    if (op == OP_NEGATIVE && st == WL_ENOTFOUND) return;
+    if (op == OP_PUT && st == WL_OK && stress_parse(k, buf, len, &got) && got == ver)
+        return;
+    if (op == OP_NEGATIVE && st == WL_ENOTFOUND)
+        return;
     stress_fail(s);
 }
 
@@ -460,9 +463,11 @@ static void stress_check_other(struct stress *s, int k)
     wl_status st = wl_cache_get(s->c, key, (size_t)klen, NOW, buf, sizeof(buf), &len);
     unsigned hi = atomic_load(&s->started[k]);
     atomic_fetch_add(&s->gets, 1);
-    if (st == WL_EAGAIN || st == WL_EBUSY || st == WL_ENOTFOUND) return;
+    if (st == WL_EAGAIN || st == WL_EBUSY || st == WL_ENOTFOUND)
+        return;
     unsigned got;
-    if (st == WL_OK && stress_parse(k, buf, len, &got) && lo <= got && got <= hi) return;
+    if (st == WL_OK && stress_parse(k, buf, len, &got) && lo <= got && got <= hi)
+        return;
     stress_fail(s);
 }
 
@@ -474,10 +479,12 @@ static enum last_op stress_mutate(struct stress *s, int k, unsigned ver, uint32_
     enum last_op op;
     if (dice < 80) {
         size_t vlen = stress_value(k, ver, value, sizeof(value));
-        if (wl_cache_put(s->c, key, (size_t)klen, value, vlen, FOREVER) != WL_OK) stress_fail(s);
+        if (wl_cache_put(s->c, key, (size_t)klen, value, vlen, FOREVER) != WL_OK)
+            stress_fail(s);
         op = OP_PUT;
     } else if (dice < 90) {
-        if (wl_cache_put_negative(s->c, key, (size_t)klen, FOREVER) != WL_OK) stress_fail(s);
+        if (wl_cache_put_negative(s->c, key, (size_t)klen, FOREVER) != WL_OK)
+            stress_fail(s);
         op = OP_NEGATIVE;
     } else {
         wl_cache_invalidate(s->c, key, (size_t)klen);

@@ -92,8 +92,14 @@ static void test_rejections(void **state)
         {"GET / HTTP/1.1x\r\nHost: a\r\n\r\n", WL_HTTP_PARSE_BAD},
         {"GET / HTTP/2.0\r\nHost: a\r\n\r\n", WL_HTTP_PARSE_VERSION},
         {"GET x HTTP/1.1\r\nHost: a\r\n\r\n", WL_HTTP_PARSE_BAD},
-        {"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n",
+        {"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: gzip, chunked\r\n\r\n",
          WL_HTTP_PARSE_UNSUPPORTED_TE},
+        {"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked, identity\r\n\r\n",
+         WL_HTTP_PARSE_BAD},
+        {"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n"
+         "Transfer-Encoding: chunked\r\n\r\n",
+         WL_HTTP_PARSE_BAD},
+        {"POST / HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n", WL_HTTP_PARSE_BAD},
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         wl_http_request req;
@@ -169,6 +175,32 @@ static void test_known_headers(void **state)
     assert_null(wl_http_header_get(&req, "x-missing").ptr);
 }
 
+static void test_chunked(void **state)
+{
+    (void)state;
+    wl_http_request req;
+    assert_int_equal(
+        parse("POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: Chunked\r\n\r\n", &req),
+        WL_HTTP_PARSE_OK);
+    assert_true(req.chunked);
+    char body[] = "4;ext=1\r\nWiki\r\n5\r\npedia\r\n0\r\nX-T: y\r\n\r\nGET";
+    size_t enc, dec, len = strlen(body);
+    /* Every prefix short of the full framing is incomplete. */
+    for (size_t n = 0; n < len - 3; n++)
+        assert_int_equal(wl_http_chunked_scan(body, n, 100, &enc, &dec), WL_HTTP_PARSE_INCOMPLETE);
+    assert_int_equal(wl_http_chunked_scan(body, len, 100, &enc, &dec), WL_HTTP_PARSE_OK);
+    assert_int_equal(enc, len - 3); /* the pipelined "GET" is not part of it */
+    assert_int_equal(dec, 9);
+    assert_int_equal(wl_http_chunked_scan(body, len, 8, &enc, &dec), WL_HTTP_PARSE_TOO_LARGE);
+    assert_int_equal(wl_http_chunked_decode(body, enc), 9);
+    assert_memory_equal(body, "Wikipedia", 9);
+    static const char *const bad[] = {"x\r\n", "4\r\nWikiXX", "4\nWiki\r\n0\r\n\r\n",
+                                      "123456789\r\n", "0\r\nbad\nline\r\n\r\n"};
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+        assert_int_equal(wl_http_chunked_scan(bad[i], strlen(bad[i]), 100, &enc, &dec),
+                         WL_HTTP_PARSE_BAD);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -180,6 +212,7 @@ int main(void)
         cmocka_unit_test(test_too_many_headers),
         cmocka_unit_test(test_absolute_form_and_leading_crlf),
         cmocka_unit_test(test_known_headers),
+        cmocka_unit_test(test_chunked),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

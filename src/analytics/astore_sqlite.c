@@ -1,0 +1,643 @@
+/* astore_sqlite.c - the SQLite analytics store (contract: astore.h and
+ * astore_sqlite.h).
+ *
+ * Design notes:
+ * - One transaction per batch (BEGIN IMMEDIATE ... COMMIT) holding every
+ *   upsert, the merged sketches, the visitor-key changes and the consumer
+ *   row. With WAL and synchronous=FULL the COMMIT is durable when it
+ *   returns, so the position in the consumer row never runs ahead of the
+ *   counts it stands for: that is the exactly-once guarantee.
+ * - Counters are upserts that add (clicks = clicks + excluded.clicks), so a
+ *   batch touches one row per distinct (link, day[, dim, value]) whatever
+ *   the number of events. Sketches cannot be added in SQL: they are read,
+ *   merged in C and written back inside the same transaction; the single
+ *   writer (the queue's consumer lock) makes that read-modify-write safe.
+ * - secure_delete is on so a deleted visitor key is overwritten on disk, not
+ *   just unlinked from the b-tree (visitor.h, key life cycle).
+ * - Statements are prepared lazily, so a read-only handle never prepares a
+ *   write statement, and kept for the life of the handle. */
+#include "analytics/astore_sqlite.h"
+
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "analytics/hll.h"
+#include "core/buf.h"
+#include "core/clock.h"
+
+#define BUSY_TIMEOUT_MS 5000
+
+enum stmt_id {
+    S_CONSUMER_GET,
+    S_KEY_GET,
+    S_DAILY_UPSERT,
+    S_DIM_UPSERT,
+    S_UNIQ_GET,
+    S_UNIQ_PUT,
+    S_KEY_INSERT,
+    S_KEY_FORGET,
+    S_CONSUMER_PUT,
+    S_STATS_DAILY,
+    S_STATS_DIM,
+    S_STATS_UNIQ,
+    S_STATS_ASOF,
+    S_COUNT_
+};
+
+static const char *const sql[S_COUNT_] = {
+    [S_CONSUMER_GET] = "SELECT position, updated_ms, as_of_ms, newest_event_ms, events_total,"
+                       " corrupt_total FROM consumer WHERE id = 1",
+    [S_KEY_GET] = "SELECT key FROM visitor_keys WHERE day = ?1",
+    [S_DAILY_UPSERT] = "INSERT INTO daily(key, day, clicks, bot_clicks) VALUES (?1, ?2, ?3, ?4)"
+                       " ON CONFLICT(key, day) DO UPDATE SET clicks = clicks + excluded.clicks,"
+                       " bot_clicks = bot_clicks + excluded.bot_clicks",
+    [S_DIM_UPSERT] = "INSERT INTO dim(key, dim, day, value, clicks) VALUES (?1, ?2, ?3, ?4, ?5)"
+                     " ON CONFLICT(key, dim, day, value) DO UPDATE"
+                     " SET clicks = clicks + excluded.clicks",
+    [S_UNIQ_GET] = "SELECT hll FROM uniq WHERE key = ?1 AND day = ?2",
+    [S_UNIQ_PUT] = "INSERT INTO uniq(key, day, hll) VALUES (?1, ?2, ?3)"
+                   " ON CONFLICT(key, day) DO UPDATE SET hll = excluded.hll",
+    [S_KEY_INSERT] = "INSERT INTO visitor_keys(day, key) VALUES (?1, ?2)",
+    [S_KEY_FORGET] = "DELETE FROM visitor_keys WHERE day < ?1",
+    [S_CONSUMER_PUT] =
+        "INSERT INTO consumer(id, position, updated_ms, as_of_ms, newest_event_ms,"
+        " events_total, corrupt_total) VALUES (1, ?1, ?2, ?3, ?4, ?5, ?6)"
+        " ON CONFLICT(id) DO UPDATE SET position = excluded.position,"
+        " updated_ms = excluded.updated_ms,"
+        " as_of_ms = CASE WHEN excluded.as_of_ms > 0 THEN excluded.as_of_ms ELSE as_of_ms END,"
+        " newest_event_ms = max(newest_event_ms, excluded.newest_event_ms),"
+        " events_total = events_total + excluded.events_total,"
+        " corrupt_total = corrupt_total + excluded.corrupt_total",
+    [S_STATS_DAILY] = "SELECT day, clicks, bot_clicks FROM daily"
+                      " WHERE key = ?1 AND day BETWEEN ?2 AND ?3",
+    [S_STATS_DIM] = "SELECT value, sum(clicks) AS c FROM dim"
+                    " WHERE key = ?1 AND dim = ?2 AND day BETWEEN ?3 AND ?4"
+                    " GROUP BY value ORDER BY c DESC, value LIMIT ?5",
+    [S_STATS_UNIQ] = "SELECT hll FROM uniq WHERE key = ?1 AND day BETWEEN ?2 AND ?3",
+    [S_STATS_ASOF] = "SELECT as_of_ms FROM consumer WHERE id = 1",
+};
+
+/* Versioned migrations: step i brings the schema from version i to i + 1.
+ * Never edit a released step; append a new one. */
+static const char *const migrations[] = {
+    "CREATE TABLE daily (key TEXT NOT NULL, day INTEGER NOT NULL,"
+    "  clicks INTEGER NOT NULL DEFAULT 0, bot_clicks INTEGER NOT NULL DEFAULT 0,"
+    "  PRIMARY KEY (key, day)) WITHOUT ROWID, STRICT;"
+    "CREATE TABLE dim (key TEXT NOT NULL,"
+    "  dim TEXT NOT NULL CHECK (dim IN ('ref', 'country', 'device', 'browser', 'os')),"
+    "  day INTEGER NOT NULL, value TEXT NOT NULL, clicks INTEGER NOT NULL DEFAULT 0,"
+    "  PRIMARY KEY (key, dim, day, value)) WITHOUT ROWID, STRICT;"
+    "CREATE TABLE uniq (key TEXT NOT NULL, day INTEGER NOT NULL, hll BLOB NOT NULL,"
+    "  PRIMARY KEY (key, day)) WITHOUT ROWID, STRICT;"
+    "CREATE TABLE visitor_keys (day INTEGER PRIMARY KEY,"
+    "  key BLOB NOT NULL CHECK (length(key) = 32)) STRICT;"
+    "CREATE TABLE consumer (id INTEGER PRIMARY KEY CHECK (id = 1), position TEXT NOT NULL,"
+    "  updated_ms INTEGER NOT NULL, as_of_ms INTEGER NOT NULL DEFAULT 0,"
+    "  newest_event_ms INTEGER NOT NULL DEFAULT 0, events_total INTEGER NOT NULL DEFAULT 0,"
+    "  corrupt_total INTEGER NOT NULL DEFAULT 0) STRICT;",
+};
+#define MIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))
+
+typedef struct sq_astore {
+    wl_astore base; /* first: a wl_astore * is a sq_astore * */
+    sqlite3 *db;
+    sqlite3_stmt *stmt[S_COUNT_];
+    char err[256];
+} sq_astore;
+
+static int (*commit_hook)(void *ctx);
+static void *commit_hook_ctx;
+
+void wl_astore_sqlite_set_commit_hook(int (*fn)(void *ctx), void *ctx)
+{
+    commit_hook = fn;
+    commit_hook_ctx = ctx;
+}
+
+static sq_astore *cast(wl_astore *s)
+{
+    return (sq_astore *)s;
+}
+
+static wl_status map_rc(int rc)
+{
+    switch (rc & 0xff) {
+    case SQLITE_OK:
+    case SQLITE_ROW:
+    case SQLITE_DONE:
+        return WL_OK;
+    case SQLITE_BUSY:
+    case SQLITE_LOCKED:
+        return WL_EBUSY;
+    case SQLITE_NOMEM:
+        return WL_ENOMEM;
+    case SQLITE_CORRUPT:
+    case SQLITE_NOTADB:
+        return WL_ECORRUPT;
+    case SQLITE_CANTOPEN:
+        return WL_ENOTFOUND;
+    case SQLITE_FULL:
+        return WL_EFULL;
+    default:
+        return WL_EIO;
+    }
+}
+
+/* Records the connection's message and maps the code. */
+static wl_status fail(sq_astore *s, int rc)
+{
+    snprintf(s->err, sizeof(s->err), "%s (sqlite code %d)", s->db ? sqlite3_errmsg(s->db) : "",
+             rc);
+    return map_rc(rc);
+}
+
+static sqlite3_stmt *stmt(sq_astore *s, enum stmt_id id)
+{
+    if (!s->stmt[id] && sqlite3_prepare_v3(s->db, sql[id], -1, SQLITE_PREPARE_PERSISTENT,
+                                           &s->stmt[id], NULL) != SQLITE_OK) {
+        fail(s, sqlite3_errcode(s->db));
+        return NULL;
+    }
+    sqlite3_reset(s->stmt[id]);
+    sqlite3_clear_bindings(s->stmt[id]);
+    return s->stmt[id];
+}
+
+/* Runs a statement that returns no rows. */
+static wl_status run(sq_astore *s, sqlite3_stmt *st)
+{
+    int rc = sqlite3_step(st);
+    sqlite3_reset(st);
+    return rc == SQLITE_DONE ? WL_OK : fail(s, rc);
+}
+
+static wl_status exec(sq_astore *s, const char *text)
+{
+    int rc = sqlite3_exec(s->db, text, NULL, NULL, NULL);
+    return rc == SQLITE_OK ? WL_OK : fail(s, rc);
+}
+
+/* ---- open / migrate ------------------------------------------------------ */
+
+static int schema_version(sqlite3 *db, int *out)
+{
+    sqlite3_stmt *st;
+    int rc = sqlite3_prepare_v2(db,
+                                "SELECT CASE WHEN EXISTS (SELECT 1 FROM sqlite_master WHERE"
+                                " name = 'schema_migrations') THEN 1 ELSE 0 END",
+                                -1, &st, NULL);
+    if (rc != SQLITE_OK)
+        return rc;
+    rc = sqlite3_step(st);
+    int exists = rc == SQLITE_ROW ? sqlite3_column_int(st, 0) : 0;
+    sqlite3_finalize(st);
+    if (rc != SQLITE_ROW)
+        return rc;
+    *out = 0;
+    if (!exists)
+        return SQLITE_OK;
+    rc = sqlite3_prepare_v2(db, "SELECT coalesce(max(version), 0) FROM schema_migrations", -1,
+                            &st, NULL);
+    if (rc != SQLITE_OK)
+        return rc;
+    rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW)
+        *out = sqlite3_column_int(st, 0);
+    sqlite3_finalize(st);
+    return rc == SQLITE_ROW ? SQLITE_OK : rc;
+}
+
+/* Applies every pending step, each in its own write transaction that
+ * re-checks the version under the lock (another process may have migrated
+ * in between). */
+static wl_status migrate(sq_astore *s)
+{
+    for (;;) {
+        int v = 0;
+        wl_status st = exec(s, "BEGIN IMMEDIATE");
+        if (st != WL_OK)
+            return st;
+        st = exec(s, "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY,"
+                     " applied_at INTEGER NOT NULL) STRICT");
+        int rc = st == WL_OK ? schema_version(s->db, &v) : SQLITE_ERROR;
+        if (st == WL_OK && rc != SQLITE_OK)
+            st = fail(s, rc);
+        if (st == WL_OK && v < MIGRATIONS) {
+            char rec[128];
+            snprintf(rec, sizeof(rec),
+                     "INSERT INTO schema_migrations(version, applied_at) VALUES (%d, %lld)", v + 1,
+                     (long long)wl_now_ms());
+            st = exec(s, migrations[v]);
+            if (st == WL_OK)
+                st = exec(s, rec);
+        }
+        if (st == WL_OK)
+            st = exec(s, "COMMIT");
+        if (st != WL_OK) {
+            sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+            return st;
+        }
+        if (v >= MIGRATIONS - 1)
+            return WL_OK;
+    }
+}
+
+static wl_status check_schema(sq_astore *s, bool readonly)
+{
+    int v;
+    int rc = schema_version(s->db, &v);
+    if (rc != SQLITE_OK)
+        return fail(s, rc);
+    if (v == MIGRATIONS)
+        return WL_OK;
+    snprintf(s->err, sizeof(s->err), "analytics schema version %d, this build has %d", v,
+             MIGRATIONS);
+    /* a reader that finds no schema yet just has nothing to read */
+    return v > MIGRATIONS ? WL_EUNSUPPORTED : readonly && v == 0 ? WL_ENOTFOUND : WL_EIO;
+}
+
+static wl_status configure_writer(sq_astore *s)
+{
+    sqlite3_stmt *st;
+    int rc = sqlite3_prepare_v2(s->db, "PRAGMA journal_mode = WAL", -1, &st, NULL);
+    if (rc != SQLITE_OK)
+        return fail(s, rc);
+    rc = sqlite3_step(st);
+    bool wal = rc == SQLITE_ROW && sqlite3_stricmp((const char *)sqlite3_column_text(st, 0),
+                                                   "wal") == 0;
+    sqlite3_finalize(st);
+    if (!wal) {
+        snprintf(s->err, sizeof(s->err), "could not enable WAL journal mode");
+        return WL_EIO;
+    }
+    return exec(s, "PRAGMA synchronous = FULL; PRAGMA secure_delete = ON;"
+                   " PRAGMA journal_size_limit = 67108864");
+}
+
+static void sq_close(wl_astore *base)
+{
+    sq_astore *s = cast(base);
+    if (!s)
+        return;
+    for (int i = 0; i < S_COUNT_; i++)
+        sqlite3_finalize(s->stmt[i]);
+    sqlite3_close(s->db);
+    free(s);
+}
+
+static wl_status sq_open(const char *dsn, unsigned flags, wl_astore **out)
+{
+    if (!dsn || !out)
+        return WL_EINVAL;
+    bool ro = flags & WL_ASTORE_READONLY;
+    sq_astore *s = wl_xcalloc(1, sizeof(*s));
+    s->base.ops = &wl_astore_sqlite_ops;
+    int oflags = SQLITE_OPEN_NOMUTEX |
+                 (ro ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE);
+    int rc = sqlite3_open_v2(dsn, &s->db, oflags, NULL);
+    wl_status st = rc == SQLITE_OK ? WL_OK : fail(s, rc);
+    if (st == WL_OK) {
+        sqlite3_extended_result_codes(s->db, 1);
+        sqlite3_busy_timeout(s->db, BUSY_TIMEOUT_MS);
+        if (!ro && (st = configure_writer(s)) == WL_OK)
+            st = migrate(s);
+        if (st == WL_OK)
+            st = check_schema(s, ro);
+    }
+    if (st != WL_OK) {
+        sq_close(&s->base);
+        return st;
+    }
+    *out = &s->base;
+    return WL_OK;
+}
+
+static const char *sq_errmsg(wl_astore *base)
+{
+    return cast(base)->err;
+}
+
+/* ---- consumer and keys --------------------------------------------------- */
+
+static wl_status sq_consumer_get(wl_astore *base, wl_astore_consumer *out)
+{
+    sq_astore *s = cast(base);
+    sqlite3_stmt *st = stmt(s, S_CONSUMER_GET);
+    if (!st)
+        return WL_EIO;
+    memset(out, 0, sizeof(*out));
+    int rc = sqlite3_step(st);
+    wl_status ws = rc == SQLITE_DONE ? WL_ENOTFOUND : rc == SQLITE_ROW ? WL_OK : fail(s, rc);
+    if (ws == WL_OK) {
+        const char *pos = (const char *)sqlite3_column_text(st, 0);
+        ws = wl_queue_pos_parse(pos, (size_t)sqlite3_column_bytes(st, 0), &out->pos);
+        if (ws != WL_OK)
+            snprintf(s->err, sizeof(s->err), "stored consumer position is malformed");
+        out->updated_ms = sqlite3_column_int64(st, 1);
+        out->as_of_ms = sqlite3_column_int64(st, 2);
+        out->newest_event_ms = sqlite3_column_int64(st, 3);
+        out->events_total = (uint64_t)sqlite3_column_int64(st, 4);
+        out->corrupt_total = (uint64_t)sqlite3_column_int64(st, 5);
+    }
+    sqlite3_reset(st);
+    return ws == WL_EINVAL ? WL_ECORRUPT : ws;
+}
+
+static wl_status sq_visitor_key_get(wl_astore *base, wl_day day, wl_visitor_key *out)
+{
+    sq_astore *s = cast(base);
+    sqlite3_stmt *st = stmt(s, S_KEY_GET);
+    if (!st)
+        return WL_EIO;
+    sqlite3_bind_int64(st, 1, day);
+    int rc = sqlite3_step(st);
+    wl_status ws = rc == SQLITE_DONE ? WL_ENOTFOUND : rc == SQLITE_ROW ? WL_OK : fail(s, rc);
+    if (ws == WL_OK) {
+        if (sqlite3_column_bytes(st, 0) == WL_VISITOR_KEY_BYTES)
+            memcpy(out->bytes, sqlite3_column_blob(st, 0), WL_VISITOR_KEY_BYTES);
+        else
+            ws = WL_ECORRUPT;
+    }
+    sqlite3_reset(st);
+    return ws;
+}
+
+/* ---- apply --------------------------------------------------------------- */
+
+static wl_status put_day(sq_astore *s, const wl_agg_day *d)
+{
+    sqlite3_stmt *st = stmt(s, S_DAILY_UPSERT);
+    if (!st)
+        return WL_EIO;
+    sqlite3_bind_text(st, 1, d->key, (int)d->key_len, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 2, d->day);
+    sqlite3_bind_int64(st, 3, (sqlite3_int64)d->clicks);
+    sqlite3_bind_int64(st, 4, (sqlite3_int64)d->bot_clicks);
+    return run(s, st);
+}
+
+static wl_status put_dim(sq_astore *s, const wl_agg_dim *m)
+{
+    sqlite3_stmt *st = stmt(s, S_DIM_UPSERT);
+    if (!st)
+        return WL_EIO;
+    sqlite3_bind_text(st, 1, m->key, (int)m->key_len, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, wl_dim_name(m->dim), -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 3, m->day);
+    sqlite3_bind_text(st, 4, m->value, (int)m->value_len, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 5, (sqlite3_int64)m->clicks);
+    return run(s, st);
+}
+
+/* Reads the stored sketch of (key, day) into *h (empty when none). */
+static wl_status get_sketch(sq_astore *s, const wl_agg_day *d, wl_hll *h)
+{
+    sqlite3_stmt *st = stmt(s, S_UNIQ_GET);
+    if (!st)
+        return WL_EIO;
+    sqlite3_bind_text(st, 1, d->key, (int)d->key_len, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 2, d->day);
+    wl_hll_init(h);
+    int rc = sqlite3_step(st);
+    wl_status ws = rc == SQLITE_DONE || rc == SQLITE_ROW ? WL_OK : fail(s, rc);
+    if (rc == SQLITE_ROW &&
+        wl_hll_deserialize(h, sqlite3_column_blob(st, 0), (size_t)sqlite3_column_bytes(st, 0))) {
+        snprintf(s->err, sizeof(s->err), "stored visitor sketch of day %d is corrupt", d->day);
+        ws = WL_ECORRUPT;
+    }
+    sqlite3_reset(st);
+    return ws;
+}
+
+static wl_status put_sketch(sq_astore *s, const wl_agg_day *d, wl_hll *h)
+{
+    wl_status ws = get_sketch(s, d, h);
+    if (ws != WL_OK)
+        return ws;
+    for (uint32_t i = 0; i < d->nvisitors; i++)
+        wl_hll_add_hash(h, d->visitors[i]);
+    uint8_t blob[WL_HLL_MAX_SERIALIZED];
+    size_t len;
+    if (wl_hll_serialize(h, blob, sizeof(blob), &len) != WL_OK)
+        return WL_EIO;
+    sqlite3_stmt *st = stmt(s, S_UNIQ_PUT);
+    if (!st)
+        return WL_EIO;
+    sqlite3_bind_text(st, 1, d->key, (int)d->key_len, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 2, d->day);
+    sqlite3_bind_blob(st, 3, blob, (int)len, SQLITE_STATIC);
+    return run(s, st);
+}
+
+static wl_status put_keys(sq_astore *s, const wl_astore_batch *b)
+{
+    for (size_t i = 0; i < b->nnew_keys; i++) {
+        sqlite3_stmt *st = stmt(s, S_KEY_INSERT);
+        if (!st)
+            return WL_EIO;
+        sqlite3_bind_int64(st, 1, b->new_keys[i].day);
+        sqlite3_bind_blob(st, 2, b->new_keys[i].key.bytes, WL_VISITOR_KEY_BYTES, SQLITE_STATIC);
+        wl_status ws = run(s, st);
+        if (ws != WL_OK)
+            return ws;
+    }
+    sqlite3_stmt *st = stmt(s, S_KEY_FORGET);
+    if (!st)
+        return WL_EIO;
+    sqlite3_bind_int64(st, 1, b->forget_keys_before);
+    return run(s, st);
+}
+
+static wl_status put_consumer(sq_astore *s, const wl_astore_batch *b)
+{
+    char text[WL_QUEUE_POS_TEXT_MAX];
+    size_t len;
+    wl_status ws = wl_queue_pos_format(b->pos, text, sizeof(text), &len);
+    if (ws != WL_OK)
+        return ws;
+    sqlite3_stmt *st = stmt(s, S_CONSUMER_PUT);
+    if (!st)
+        return WL_EIO;
+    sqlite3_bind_text(st, 1, text, (int)len, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 2, b->now_ms);
+    sqlite3_bind_int64(st, 3, b->as_of_ms);
+    sqlite3_bind_int64(st, 4, b->agg ? b->agg->newest_ms : 0);
+    sqlite3_bind_int64(st, 5, (sqlite3_int64)b->events);
+    sqlite3_bind_int64(st, 6, (sqlite3_int64)b->corrupt);
+    return run(s, st);
+}
+
+/* Every statement of the batch; the caller owns the transaction. */
+static wl_status apply_body(sq_astore *s, const wl_astore_batch *b)
+{
+    wl_status ws = WL_OK;
+    const wl_agg *a = b->agg;
+    wl_hll *h = NULL;
+    for (size_t i = 0; a && ws == WL_OK && i < a->ndays; i++) {
+        ws = put_day(s, &a->days[i]);
+        if (ws == WL_OK && a->days[i].nvisitors) {
+            if (!h)
+                h = wl_xmalloc(sizeof(*h));
+            ws = put_sketch(s, &a->days[i], h);
+        }
+    }
+    free(h);
+    for (size_t i = 0; a && ws == WL_OK && i < a->ndims; i++)
+        ws = put_dim(s, &a->dims[i]);
+    if (ws == WL_OK)
+        ws = put_keys(s, b);
+    if (ws == WL_OK)
+        ws = put_consumer(s, b);
+    return ws;
+}
+
+static wl_status sq_apply(wl_astore *base, const wl_astore_batch *b)
+{
+    sq_astore *s = cast(base);
+    if (!b || !b->pos)
+        return WL_EINVAL;
+    wl_status ws = exec(s, "BEGIN IMMEDIATE");
+    if (ws != WL_OK)
+        return ws;
+    ws = apply_body(s, b);
+    if (ws == WL_OK && commit_hook && commit_hook(commit_hook_ctx)) {
+        snprintf(s->err, sizeof(s->err), "commit refused by the test hook");
+        ws = WL_EIO;
+    }
+    if (ws == WL_OK)
+        ws = exec(s, "COMMIT");
+    if (ws != WL_OK && !sqlite3_get_autocommit(s->db))
+        sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+    return ws;
+}
+
+/* ---- stats --------------------------------------------------------------- */
+
+static wl_status read_daily(sq_astore *s, const char *key, size_t key_len, wl_day from, wl_day to,
+                            wl_astore_stats *out)
+{
+    sqlite3_stmt *st = stmt(s, S_STATS_DAILY);
+    if (!st)
+        return WL_EIO;
+    sqlite3_bind_text(st, 1, key, (int)key_len, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 2, from);
+    sqlite3_bind_int64(st, 3, to);
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        int64_t day = sqlite3_column_int64(st, 0);
+        uint64_t c = (uint64_t)sqlite3_column_int64(st, 1);
+        out->daily[day - from] += c;
+        out->clicks += c;
+        out->bot_clicks += (uint64_t)sqlite3_column_int64(st, 2);
+    }
+    sqlite3_reset(st);
+    return rc == SQLITE_DONE ? WL_OK : fail(s, rc);
+}
+
+/* The top WL_TOP_N values of one dimension; the remainder up to the human
+ * clicks (every human click has exactly one value per dimension) becomes
+ * "other". */
+static wl_status read_dim(sq_astore *s, const char *key, size_t key_len, wl_day from, wl_day to,
+                          wl_dim dim, wl_astore_stats *out)
+{
+    sqlite3_stmt *st = stmt(s, S_STATS_DIM);
+    if (!st)
+        return WL_EIO;
+    sqlite3_bind_text(st, 1, key, (int)key_len, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, wl_dim_name(dim), -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 3, from);
+    sqlite3_bind_int64(st, 4, to);
+    sqlite3_bind_int(st, 5, WL_TOP_N);
+    size_t n = 0;
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW && n < WL_TOP_N) {
+        wl_breakdown_item *it = &out->items[dim][n++];
+        snprintf(it->value, sizeof(it->value), "%s", (const char *)sqlite3_column_text(st, 0));
+        it->clicks = (uint64_t)sqlite3_column_int64(st, 1);
+    }
+    sqlite3_reset(st);
+    if (rc != SQLITE_DONE && rc != SQLITE_ROW)
+        return fail(s, rc);
+    wl_breakdown_finish(out->items[dim], &n, WL_TOP_N + 1, out->clicks);
+    out->nitems[dim] = n;
+    return WL_OK;
+}
+
+static wl_status read_uniq(sq_astore *s, const char *key, size_t key_len, wl_day from, wl_day to,
+                           wl_astore_stats *out)
+{
+    sqlite3_stmt *st = stmt(s, S_STATS_UNIQ);
+    if (!st)
+        return WL_EIO;
+    sqlite3_bind_text(st, 1, key, (int)key_len, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 2, from);
+    sqlite3_bind_int64(st, 3, to);
+    wl_hll *all = wl_xmalloc(sizeof(*all)), *one = wl_xmalloc(sizeof(*one));
+    wl_hll_init(all);
+    int rc;
+    wl_status ws = WL_OK;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        if (wl_hll_deserialize(one, sqlite3_column_blob(st, 0),
+                               (size_t)sqlite3_column_bytes(st, 0)) == WL_OK)
+            wl_hll_merge(all, one);
+        else
+            ws = WL_ECORRUPT;
+    }
+    sqlite3_reset(st);
+    out->unique_visitors = wl_hll_count(all);
+    free(all);
+    free(one);
+    if (rc != SQLITE_DONE)
+        return fail(s, rc);
+    if (ws != WL_OK)
+        snprintf(s->err, sizeof(s->err), "a stored visitor sketch is corrupt");
+    return ws;
+}
+
+static wl_status read_asof(sq_astore *s, wl_astore_stats *out)
+{
+    sqlite3_stmt *st = stmt(s, S_STATS_ASOF);
+    if (!st)
+        return WL_EIO;
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW)
+        out->as_of_ms = sqlite3_column_int64(st, 0);
+    sqlite3_reset(st);
+    return rc == SQLITE_ROW || rc == SQLITE_DONE ? WL_OK : fail(s, rc);
+}
+
+static wl_status sq_stats_get(wl_astore *base, const char *key, size_t key_len, wl_day from,
+                              wl_day to, wl_astore_stats *out)
+{
+    sq_astore *s = cast(base);
+    if (from > to || (int64_t)to - from >= WL_STATS_MAX_DAYS)
+        return WL_EINVAL;
+    memset(out, 0, sizeof(*out));
+    /* one read transaction: every figure comes from the same commit */
+    wl_status ws = exec(s, "BEGIN");
+    if (ws != WL_OK)
+        return ws;
+    ws = read_daily(s, key, key_len, from, to, out);
+    for (int d = 0; ws == WL_OK && d < WL_DIM_COUNT_; d++)
+        ws = read_dim(s, key, key_len, from, to, (wl_dim)d, out);
+    if (ws == WL_OK)
+        ws = read_uniq(s, key, key_len, from, to, out);
+    if (ws == WL_OK)
+        ws = read_asof(s, out);
+    sqlite3_exec(s->db, "COMMIT", NULL, NULL, NULL); /* ends a read: nothing to lose */
+    return ws;
+}
+
+const wl_astore_ops wl_astore_sqlite_ops = {
+    .version = 1,
+    .name = "sqlite",
+    .open = sq_open,
+    .close = sq_close,
+    .consumer_get = sq_consumer_get,
+    .visitor_key_get = sq_visitor_key_get,
+    .apply = sq_apply,
+    .stats_get = sq_stats_get,
+    .errmsg = sq_errmsg,
+};
