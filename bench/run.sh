@@ -315,25 +315,32 @@ median_rps() { # dist srv
     while read -r f; do "$PY" bench/report.py wrk "$WORK/$f" | cut -d' ' -f1; done |
     sort -g | awk '{v[NR] = $1} END {print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2}'
 }
-# A connection's cycle is delay + overhead (the response time, wrk's work and the
-# ms-granular timer), so rate ~ CONNS / (delay + overhead). Every run at delay d
-# with achieved rate a gives one overhead sample, 1000*CONNS/a - d; the next delay
-# aims at the target using the median sample so far (damps the machine's noise).
+# A connection's cycle is its delay plus an overhead (response time, wrk's own
+# work), so rate ~ CONNS / (eff(D) + overhead). wrk's timers have whole-ms
+# resolution (redis ae): delay() = k >= 1 fires after k - 0.5 ms on average, k = 0
+# at once; with redirect.lua's random rounding a mean delay D gives
+# eff(D) = D/2 for D < 1, D - 0.5 above. Every run at D with achieved rate a is an
+# overhead sample 1000*CONNS/a - eff(D); the next D aims at the target using the
+# median sample so far (damps the machine's noise).
 declare -A TARGET OVH
+eff() { calc "$1 < 1 ? $1 / 2 : $1 - 0.5"; }
+ovh_sample() { calc "1000*$CONNS/$2 - $(eff "$1")"; } # delay achieved
 delay_for() { # key
-  local m
+  local m e
   m=$(tr ' ' '\n' <<<"${OVH[$1]}" | sed '/^$/d' | sort -g |
     awk '{v[NR] = $1} END {print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2}')
-  calc "1000*$CONNS/${TARGET[$1]} - $m < 0 ? 0 : 1000*$CONNS/${TARGET[$1]} - $m"
+  e=$(calc "1000*$CONNS/${TARGET[$1]} - $m")
+  calc "$e < 0 ? 0 : ($e < 0.5 ? 2 * $e : $e + 0.5)"
 }
 if [ "$HALF" = 1 ]; then
   for dist in uniform zipf; do
     for srv in wl ngx; do
       k=$dist.$srv
       TARGET[$k]=$(calc "0.5 * $(median_rps "$dist" "$srv")")
-      d=$(calc "1000 * $CONNS / ${TARGET[$k]}")
+      OVH[$k]=0.2 # a first guess; the probe measures it
+      d=$(delay_for "$k")
       run_wrk probe "$dist" "$srv" 0 "$PROBE" "$d" "${TARGET[$k]}"
-      OVH[$k]=$(calc "1000*$CONNS/${LAST[0]} - $d")
+      OVH[$k]=$(ovh_sample "$d" "${LAST[0]}")
     done
   done
   for r in $(seq "$ROUNDS"); do
@@ -342,7 +349,7 @@ if [ "$HALF" = 1 ]; then
         k=$dist.$srv
         d=$(delay_for "$k")
         run_wrk half "$dist" "$srv" "$r" "$SECS" "$d" "${TARGET[$k]}"
-        OVH[$k]="${OVH[$k]} $(calc "1000*$CONNS/${LAST[0]} - $d")"
+        OVH[$k]="${OVH[$k]} $(ovh_sample "$d" "${LAST[0]}")"
       done
     done
   done

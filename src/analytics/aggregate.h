@@ -104,7 +104,7 @@ typedef struct wl_agg {
     size_t ndims, dims_cap;
     wl_agg_index day_idx, dim_idx;
     struct wl_agg_arena *arena;
-    uint64_t events; /* facts added since the last reset */
+    uint64_t events;   /* facts added since the last reset */
     int64_t newest_ms; /* largest time_ms added (0 when none) */
 } wl_agg;
 

@@ -1,29 +1,155 @@
-/* analytics.c - wires the click queue (and the worker) into `serve`. */
+/* analytics.c - wires the click queue and the analytics worker thread into
+ * `serve` (contract: analytics.h).
+ *
+ * The worker thread is a small supervisor around wl_worker: open (take the
+ * queue's consumer lock), run until stopped, and on failure close everything
+ * and reopen after a pause. Losing the lock race to another process is not
+ * an error: it is logged once and retried every RETRY_MS, and each later
+ * acquisition after a failure or a loss counts in
+ * warplink_worker_restarts_total. */
 #include "analytics/analytics.h"
 
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <time.h>
 
+#include "analytics/astore_sqlite.h"
+#include "analytics/worker.h"
+#include "core/clock.h"
+#include "core/log.h"
 #include "queue/queue.h"
+
+#define RETRY_MS 5000
+/* Consecutive failed steps after which the thread reopens the queue and
+ * the store from scratch (each step already backs off up to 5 s). */
+#define MAX_STEP_FAILURES 10
 
 struct wl_analytics {
     wl_queue *queue;
+    char queue_dir[1100];
+    char db_path[1100];
+    char geoip_db[1024];
+    unsigned batch_max, batch_wait_ms;
+
+    bool thread_started;
+    pthread_t thread;
+    atomic_bool stop;
+    atomic_bool consuming; /* the thread holds the consumer lock */
+    pthread_mutex_t mu;    /* with cv: wakes the thread's pauses on stop */
+    pthread_cond_t cv;
+    wl_worker_metrics metrics;
 };
+
+/* Waits up to ms or until stop is raised. */
+static void pause_unless_stopped(wl_analytics *a, unsigned ms)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    ts.tv_sec += ms / 1000;
+    ts.tv_nsec += (long)(ms % 1000) * 1000000L;
+    if (ts.tv_nsec >= 1000000000L) {
+        ts.tv_sec++;
+        ts.tv_nsec -= 1000000000L;
+    }
+    pthread_mutex_lock(&a->mu);
+    while (!atomic_load(&a->stop) && pthread_cond_timedwait(&a->cv, &a->mu, &ts) == 0)
+        ;
+    pthread_mutex_unlock(&a->mu);
+}
+
+static wl_worker_config worker_config(wl_analytics *a)
+{
+    return (wl_worker_config){
+        .queue_dir = a->queue_dir,
+        .astore_backend = "sqlite",
+        .astore_dsn = a->db_path,
+        .geoip_db = a->geoip_db,
+        .batch_max = a->batch_max,
+        .batch_wait_ms = a->batch_wait_ms,
+        .metrics = &a->metrics,
+    };
+}
+
+static void *worker_main(void *arg)
+{
+    wl_analytics *a = arg;
+    wl_worker_config wc = worker_config(a);
+    bool acquired_before = false, failed = false, busy_logged = false;
+    while (!atomic_load(&a->stop)) {
+        char err[1200];
+        wl_worker *w;
+        wl_status st = wl_worker_open(&wc, &w, err, sizeof(err));
+        if (st != WL_OK) {
+            if (st != WL_EBUSY)
+                wl_error("analytics worker: %s; retrying in %d s", err, RETRY_MS / 1000);
+            else if (!busy_logged)
+                wl_warn("analytics worker: %s; this server will not count clicks while it does "
+                        "(retrying every %d s)",
+                        err, RETRY_MS / 1000);
+            busy_logged |= st == WL_EBUSY;
+            failed = true;
+            pause_unless_stopped(a, RETRY_MS);
+            continue;
+        }
+        if (acquired_before || failed)
+            atomic_fetch_add(&a->metrics.restarts, 1);
+        acquired_before = true;
+        failed = busy_logged = false;
+        atomic_store(&a->consuming, true);
+        wl_info("analytics worker consuming %s", a->queue_dir);
+        st = wl_worker_run(w, &a->stop, MAX_STEP_FAILURES);
+        if (st != WL_OK)
+            wl_error("analytics worker: %s; reopening", wl_worker_errmsg(w));
+        wl_worker_close(w);
+        atomic_store(&a->consuming, false);
+        if (st != WL_OK) {
+            failed = true;
+            pause_unless_stopped(a, RETRY_MS);
+        }
+    }
+    return NULL;
+}
+
+static wl_status start_worker(wl_analytics *a, const wl_config *cfg, char *err, size_t errcap)
+{
+    snprintf(a->db_path, sizeof(a->db_path), "%s/%s", cfg->data_dir, WL_ASTORE_SQLITE_FILE);
+    snprintf(a->geoip_db, sizeof(a->geoip_db), "%s", cfg->geoip_db);
+    a->batch_max = cfg->batch_max ? cfg->batch_max : 1;
+    a->batch_wait_ms = cfg->batch_wait_ms;
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&a->cv, &ca);
+    pthread_condattr_destroy(&ca);
+    pthread_mutex_init(&a->mu, NULL);
+    if (pthread_create(&a->thread, NULL, worker_main, a) != 0) {
+        snprintf(err, errcap, "cannot start the analytics worker thread");
+        return WL_EIO;
+    }
+    a->thread_started = true;
+    return WL_OK;
+}
 
 wl_status wl_analytics_open(const wl_config *cfg, wl_analytics **out, char *err, size_t errcap)
 {
     wl_analytics *a = wl_xcalloc(1, sizeof(*a));
-    char dir[1100];
-    snprintf(dir, sizeof(dir), "%s/queue", cfg->data_dir);
+    snprintf(a->queue_dir, sizeof(a->queue_dir), "%s/queue", cfg->data_dir);
     wl_queue_config qc = {
-        .dir = dir,
+        .dir = a->queue_dir,
         .disk_budget_bytes = cfg->queue_budget_bytes,
         .fsync_interval_ms = cfg->queue_fsync_ms,
     };
     wl_status st = wl_queue_open("embedded", &qc, &a->queue);
     if (st != WL_OK) {
-        snprintf(err, errcap, "cannot open the click queue in %s: %s", dir, wl_strerror(st));
+        snprintf(err, errcap, "cannot open the click queue in %s: %s", a->queue_dir,
+                 wl_strerror(st));
         free(a);
+        return st;
+    }
+    if (cfg->worker && (st = start_worker(a, cfg, err, errcap)) != WL_OK) {
+        wl_analytics_close(a);
         return st;
     }
     *out = a;
@@ -34,6 +160,15 @@ void wl_analytics_close(wl_analytics *a)
 {
     if (!a)
         return;
+    if (a->thread_started) {
+        pthread_mutex_lock(&a->mu);
+        atomic_store(&a->stop, true);
+        pthread_cond_broadcast(&a->cv);
+        pthread_mutex_unlock(&a->mu);
+        pthread_join(a->thread, NULL);
+        pthread_cond_destroy(&a->cv);
+        pthread_mutex_destroy(&a->mu);
+    }
     wl_queue_close(a->queue);
     free(a);
 }
@@ -48,11 +183,86 @@ bool wl_analytics_ready(wl_analytics *a)
     return a->queue != NULL;
 }
 
+/* ---- metrics ------------------------------------------------------------- */
+
 static void counter(wl_buf *out, const char *name, const char *help, const char *type, uint64_t v)
 {
     wl_buf_addf(out, "# HELP %s %s\n# TYPE %s %s\n%s ", name, help, name, type, name);
     wl_buf_add_u64(out, v);
     wl_buf_adds(out, "\n");
+}
+
+static uint64_t rd(_Atomic uint64_t *v)
+{
+    return atomic_load_explicit(v, memory_order_relaxed);
+}
+
+static void render_commit_histogram(wl_worker_metrics *m, wl_buf *out)
+{
+    const char *n = "warplink_worker_commit_seconds";
+    wl_buf_addf(out,
+                "# HELP %s Time to commit one batch (aggregates + queue position) to the "
+                "analytics store.\n# TYPE %s histogram\n",
+                n, n);
+    uint64_t cum = 0;
+    for (int i = 0; i <= WL_WORKER_COMMIT_BUCKETS; i++) {
+        cum += rd(&m->commit_hist[i]);
+        if (i < WL_WORKER_COMMIT_BUCKETS)
+            wl_buf_addf(out, "%s_bucket{le=\"%g\"} ", n, wl_worker_commit_bounds[i]);
+        else
+            wl_buf_addf(out, "%s_bucket{le=\"+Inf\"} ", n);
+        wl_buf_add_u64(out, cum);
+        wl_buf_adds(out, "\n");
+    }
+    wl_buf_addf(out, "%s_sum %.6f\n%s_count ", n, (double)rd(&m->commit_ns_sum) / 1e9, n);
+    wl_buf_add_u64(out, cum);
+    wl_buf_adds(out, "\n");
+}
+
+/* Lag, defined so that it can be computed honestly: 0 when the queue holds
+ * nothing after the worker's position; otherwise the seconds since the last
+ * instant up to which every appended event is known to be counted (as_of).
+ * That is an upper bound on the age of the oldest unconsumed event - and
+ * exactly how stale the stats API may be. */
+static uint64_t lag_seconds(wl_worker_metrics *m)
+{
+    if (!rd(&m->depth_bytes))
+        return 0;
+    int64_t since = atomic_load_explicit(&m->as_of_ms, memory_order_relaxed);
+    if (!since)
+        since = atomic_load_explicit(&m->newest_event_ms, memory_order_relaxed);
+    int64_t lag = since ? (wl_now_ms() - since) / 1000 : 0;
+    return lag > 0 ? (uint64_t)lag : 0;
+}
+
+static void render_worker(wl_analytics *a, wl_buf *out)
+{
+    wl_worker_metrics *m = &a->metrics;
+    counter(out, "warplink_worker_consuming",
+            "1 while this process's analytics worker holds the click queue.", "gauge",
+            atomic_load(&a->consuming) ? 1 : 0);
+    counter(out, "warplink_click_events_consumed_total",
+            "Click events counted in the analytics store (committed).", "counter",
+            rd(&m->consumed));
+    counter(out, "warplink_click_events_corrupt_total",
+            "Queue records skipped because they failed to decode or their checksum.", "counter",
+            rd(&m->corrupt));
+    counter(out, "warplink_queue_depth_bytes",
+            "Bytes of click-queue segments not yet consumed by the worker.", "gauge",
+            rd(&m->depth_bytes));
+    counter(out, "warplink_queue_lag_seconds",
+            "0 when the worker has consumed the queue, else seconds since the last instant up "
+            "to which every click is counted.",
+            "gauge", lag_seconds(m));
+    counter(out, "warplink_worker_batch_size", "Records in the last batch the worker committed.",
+            "gauge", rd(&m->last_batch));
+    render_commit_histogram(m, out);
+    counter(out, "warplink_worker_commit_errors_total",
+            "Batch commits that failed (the batch is retried, never half-applied).", "counter",
+            rd(&m->commit_errors));
+    counter(out, "warplink_worker_restarts_total",
+            "Times the worker thread (re)acquired the queue after losing it or failing.", "counter",
+            rd(&m->restarts));
 }
 
 void wl_analytics_render_metrics(wl_analytics *a, wl_buf *out)
@@ -72,4 +282,8 @@ void wl_analytics_render_metrics(wl_analytics *a, wl_buf *out)
             qs.disk_bytes);
     counter(out, "warplink_queue_fsyncs_total", "Group-commit fsyncs of the click queue.",
             "counter", qs.fsyncs);
+    /* With --no-worker the consumer lives in another process, whose figures
+     * this one does not have: better no series than zeros that look real. */
+    if (a->thread_started)
+        render_worker(a, out);
 }

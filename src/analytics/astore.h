@@ -59,8 +59,8 @@ typedef struct wl_astore_day_key {
 /* Everything one transaction applies. All pointers are borrowed for the
  * call. */
 typedef struct wl_astore_batch {
-    const wl_agg *agg;                /* may be empty (a position-only commit) */
-    const wl_queue_pos *pos;          /* position after the batch's last record */
+    const wl_agg *agg;                 /* may be empty (a position-only commit) */
+    const wl_queue_pos *pos;           /* position after the batch's last record */
     const wl_astore_day_key *new_keys; /* inserted; an existing day is an error */
     size_t nnew_keys;
     wl_day forget_keys_before; /* keys of days < this are deleted (destroyed) */

@@ -148,8 +148,7 @@ static wl_status map_rc(int rc)
 /* Records the connection's message and maps the code. */
 static wl_status fail(sq_astore *s, int rc)
 {
-    snprintf(s->err, sizeof(s->err), "%s (sqlite code %d)", s->db ? sqlite3_errmsg(s->db) : "",
-             rc);
+    snprintf(s->err, sizeof(s->err), "%s (sqlite code %d)", s->db ? sqlite3_errmsg(s->db) : "", rc);
     return map_rc(rc);
 }
 
@@ -198,8 +197,8 @@ static int schema_version(sqlite3 *db, int *out)
     *out = 0;
     if (!exists)
         return SQLITE_OK;
-    rc = sqlite3_prepare_v2(db, "SELECT coalesce(max(version), 0) FROM schema_migrations", -1,
-                            &st, NULL);
+    rc = sqlite3_prepare_v2(db, "SELECT coalesce(max(version), 0) FROM schema_migrations", -1, &st,
+                            NULL);
     if (rc != SQLITE_OK)
         return rc;
     rc = sqlite3_step(st);
@@ -265,8 +264,8 @@ static wl_status configure_writer(sq_astore *s)
     if (rc != SQLITE_OK)
         return fail(s, rc);
     rc = sqlite3_step(st);
-    bool wal = rc == SQLITE_ROW && sqlite3_stricmp((const char *)sqlite3_column_text(st, 0),
-                                                   "wal") == 0;
+    bool wal =
+        rc == SQLITE_ROW && sqlite3_stricmp((const char *)sqlite3_column_text(st, 0), "wal") == 0;
     sqlite3_finalize(st);
     if (!wal) {
         snprintf(s->err, sizeof(s->err), "could not enable WAL journal mode");

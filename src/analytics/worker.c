@@ -43,8 +43,8 @@
  * fit a wl_day: such records count as corrupt. */
 #define TIME_MAX_MS 253402300800000LL
 
-const double wl_worker_commit_bounds[WL_WORKER_COMMIT_BUCKETS] = {
-    0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0, 5.0};
+const double wl_worker_commit_bounds[WL_WORKER_COMMIT_BUCKETS] = {0.001, 0.0025, 0.005, 0.01, 0.025,
+                                                                  0.05,  0.1,    0.25,  1.0,  5.0};
 
 typedef struct day_key {
     wl_day day;
@@ -162,8 +162,7 @@ static void add_visitor(wl_worker *w, const wl_click_event *ev, wl_click_facts *
     if (!k)
         return;
     size_t alen = ev->addr_family == WL_ADDR_IPV4 ? 4 : ev->addr_family == WL_ADDR_IPV6 ? 16 : 0;
-    f->visitor_hash =
-        wl_visitor_hash(k, ev->addr, alen, ev->user_agent.ptr, ev->user_agent.len);
+    f->visitor_hash = wl_visitor_hash(k, ev->addr, alen, ev->user_agent.ptr, ev->user_agent.len);
     f->has_visitor = true;
 }
 
@@ -247,8 +246,8 @@ static wl_status read_batch(wl_worker *w)
     int64_t start = w->now_ms();
     w->today = wl_day_from_ms(start);
     keys_roll(w);
-    wl_status st = wl_queue_read(w->consumer, &w->pos, w->batch_max, w->batch_wait_ms, on_record,
-                                 w, &w->next);
+    wl_status st =
+        wl_queue_read(w->consumer, &w->pos, w->batch_max, w->batch_wait_ms, on_record, w, &w->next);
     if (w->cb_error != WL_OK || (st != WL_OK && st != WL_EAGAIN)) {
         if (w->cb_error == WL_OK) {
             snprintf(w->err, sizeof(w->err), "reading the click queue: %s", wl_strerror(st));
@@ -374,8 +373,7 @@ static wl_status open_parts(wl_worker *w, const wl_worker_config *cfg, char *err
         return st;
     }
     if (cfg->geoip_db && *cfg->geoip_db && (st = wl_geo_open(cfg->geoip_db, &w->geo)) != WL_OK) {
-        snprintf(err, cap, "cannot open the GeoIP database %s: %s", cfg->geoip_db,
-                 wl_strerror(st));
+        snprintf(err, cap, "cannot open the GeoIP database %s: %s", cfg->geoip_db, wl_strerror(st));
         return st;
     }
     wl_astore_consumer c;

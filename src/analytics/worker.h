@@ -32,13 +32,13 @@ extern const double wl_worker_commit_bounds[WL_WORKER_COMMIT_BUCKETS];
  * read (relaxed) by any thread. Owned by whoever runs the worker; it must
  * outlive every wl_worker that points at it. Zero-initialise it. */
 typedef struct wl_worker_metrics {
-    _Atomic uint64_t consumed;   /* events decoded and committed */
-    _Atomic uint64_t corrupt;    /* records that failed to decode, skipped */
-    _Atomic uint64_t batches;    /* committed transactions */
+    _Atomic uint64_t consumed; /* events decoded and committed */
+    _Atomic uint64_t corrupt;  /* records that failed to decode, skipped */
+    _Atomic uint64_t batches;  /* committed transactions */
     _Atomic uint64_t commit_errors;
     _Atomic uint64_t read_errors;
     _Atomic uint64_t reclaim_errors;
-    _Atomic uint64_t last_batch; /* events in the last committed batch */
+    _Atomic uint64_t last_batch;  /* events in the last committed batch */
     _Atomic uint64_t depth_bytes; /* queue bytes after the last read position */
     _Atomic int64_t as_of_ms;     /* see wl_astore_batch.as_of_ms */
     _Atomic int64_t newest_event_ms;
@@ -48,14 +48,14 @@ typedef struct wl_worker_metrics {
 } wl_worker_metrics;
 
 typedef struct wl_worker_config {
-    const char *queue_dir;       /* the queue's directory (<data_dir>/queue) */
-    const char *astore_backend;  /* "sqlite" */
-    const char *astore_dsn;      /* <data_dir>/analytics.db */
-    const char *geoip_db;        /* NULL or "" = every country "unknown" */
-    uint32_t batch_max;          /* records per batch, > 0 */
-    uint32_t batch_wait_ms;      /* longest wait for the first record */
-    wl_worker_metrics *metrics;  /* required; see above */
-    int64_t (*now_ms)(void);     /* wall clock; NULL = wl_now_ms (tests pin it) */
+    const char *queue_dir;      /* the queue's directory (<data_dir>/queue) */
+    const char *astore_backend; /* "sqlite" */
+    const char *astore_dsn;     /* <data_dir>/analytics.db */
+    const char *geoip_db;       /* NULL or "" = every country "unknown" */
+    uint32_t batch_max;         /* records per batch, > 0 */
+    uint32_t batch_wait_ms;     /* longest wait for the first record */
+    wl_worker_metrics *metrics; /* required; see above */
+    int64_t (*now_ms)(void);    /* wall clock; NULL = wl_now_ms (tests pin it) */
 } wl_worker_config;
 
 typedef struct wl_worker wl_worker;
