@@ -1,7 +1,4 @@
-/* astore_sqlite.c - the SQLite analytics store (contract: astore.h and
- * astore_sqlite.h).
- *
- * Design notes:
+/* astore_sqlite.c - the SQLite analytics store (contract: astore.h, astore_sqlite.h).
  * - One transaction per batch (BEGIN IMMEDIATE ... COMMIT) holding every
  *   upsert, the merged sketches, the visitor-key changes and the consumer
  *   row. With WAL and synchronous=FULL the COMMIT is durable when it
@@ -14,8 +11,8 @@
  *   writer (the queue's consumer lock) makes that read-modify-write safe.
  * - secure_delete is on so a deleted visitor key is overwritten on disk, not
  *   just unlinked from the b-tree (visitor.h, key life cycle).
- * - Statements are prepared lazily, so a read-only handle never prepares a
- *   write statement, and kept for the life of the handle. */
+ * - Statements are prepared on first use (a read-only handle never prepares
+ *   a write statement) and kept for the life of the handle. */
 #include "analytics/astore_sqlite.h"
 
 #include <sqlite3.h>
@@ -42,7 +39,6 @@ enum stmt_id {
     S_STATS_DAILY,
     S_STATS_DIM,
     S_STATS_UNIQ,
-    S_STATS_ASOF,
     S_COUNT_
 };
 
@@ -76,7 +72,6 @@ static const char *const sql[S_COUNT_] = {
                     " WHERE key = ?1 AND dim = ?2 AND day BETWEEN ?3 AND ?4"
                     " GROUP BY value ORDER BY c DESC, value LIMIT ?5",
     [S_STATS_UNIQ] = "SELECT hll FROM uniq WHERE key = ?1 AND day BETWEEN ?2 AND ?3",
-    [S_STATS_ASOF] = "SELECT as_of_ms FROM consumer WHERE id = 1",
 };
 
 /* Versioned migrations: step i brings the schema from version i to i + 1.
@@ -123,26 +118,23 @@ static sq_astore *cast(wl_astore *s)
 
 static wl_status map_rc(int rc)
 {
-    switch (rc & 0xff) {
-    case SQLITE_OK:
-    case SQLITE_ROW:
-    case SQLITE_DONE:
-        return WL_OK;
-    case SQLITE_BUSY:
-    case SQLITE_LOCKED:
-        return WL_EBUSY;
-    case SQLITE_NOMEM:
-        return WL_ENOMEM;
-    case SQLITE_CORRUPT:
-    case SQLITE_NOTADB:
-        return WL_ECORRUPT;
-    case SQLITE_CANTOPEN:
-        return WL_ENOTFOUND;
-    case SQLITE_FULL:
-        return WL_EFULL;
-    default:
-        return WL_EIO;
-    }
+    static const struct {
+        int rc;
+        wl_status st;
+    } map[] = {{SQLITE_OK, WL_OK},
+               {SQLITE_ROW, WL_OK},
+               {SQLITE_DONE, WL_OK},
+               {SQLITE_BUSY, WL_EBUSY},
+               {SQLITE_LOCKED, WL_EBUSY},
+               {SQLITE_NOMEM, WL_ENOMEM},
+               {SQLITE_CORRUPT, WL_ECORRUPT},
+               {SQLITE_NOTADB, WL_ECORRUPT},
+               {SQLITE_CANTOPEN, WL_ENOTFOUND},
+               {SQLITE_FULL, WL_EFULL}};
+    for (size_t i = 0; i < sizeof(map) / sizeof(map[0]); i++)
+        if (map[i].rc == (rc & 0xff))
+            return map[i].st;
+    return WL_EIO;
 }
 
 /* Records the connection's message and maps the code. */
@@ -164,6 +156,18 @@ static sqlite3_stmt *stmt(sq_astore *s, enum stmt_id id)
     return s->stmt[id];
 }
 
+/* The statement with ?1 = key and ?2 = day bound, as most here need. */
+static sqlite3_stmt *stmt_kd(sq_astore *s, enum stmt_id id, const char *key, size_t key_len,
+                             wl_day day)
+{
+    sqlite3_stmt *st = stmt(s, id);
+    if (st) {
+        sqlite3_bind_text(st, 1, key, (int)key_len, SQLITE_STATIC);
+        sqlite3_bind_int64(st, 2, day);
+    }
+    return st;
+}
+
 /* Runs a statement that returns no rows. */
 static wl_status run(sq_astore *s, sqlite3_stmt *st)
 {
@@ -180,57 +184,36 @@ static wl_status exec(sq_astore *s, const char *text)
 
 /* ---- open / migrate ------------------------------------------------------ */
 
+/* The schema version lives in the file header (PRAGMA user_version), so it
+ * is read without a table lookup and written in the step's transaction. */
 static int schema_version(sqlite3 *db, int *out)
 {
     sqlite3_stmt *st;
-    int rc = sqlite3_prepare_v2(db,
-                                "SELECT CASE WHEN EXISTS (SELECT 1 FROM sqlite_master WHERE"
-                                " name = 'schema_migrations') THEN 1 ELSE 0 END",
-                                -1, &st, NULL);
+    int rc = sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &st, NULL);
     if (rc != SQLITE_OK)
         return rc;
     rc = sqlite3_step(st);
-    int exists = rc == SQLITE_ROW ? sqlite3_column_int(st, 0) : 0;
-    sqlite3_finalize(st);
-    if (rc != SQLITE_ROW)
-        return rc;
-    *out = 0;
-    if (!exists)
-        return SQLITE_OK;
-    rc = sqlite3_prepare_v2(db, "SELECT coalesce(max(version), 0) FROM schema_migrations", -1, &st,
-                            NULL);
-    if (rc != SQLITE_OK)
-        return rc;
-    rc = sqlite3_step(st);
-    if (rc == SQLITE_ROW)
-        *out = sqlite3_column_int(st, 0);
+    *out = rc == SQLITE_ROW ? sqlite3_column_int(st, 0) : 0;
     sqlite3_finalize(st);
     return rc == SQLITE_ROW ? SQLITE_OK : rc;
 }
 
 /* Applies every pending step, each in its own write transaction that
- * re-checks the version under the lock (another process may have migrated
+ * re-reads the version under the lock (another process may have migrated
  * in between). */
 static wl_status migrate(sq_astore *s)
 {
     for (;;) {
-        int v = 0;
+        int v = 0, rc;
         wl_status st = exec(s, "BEGIN IMMEDIATE");
-        if (st != WL_OK)
-            return st;
-        st = exec(s, "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY,"
-                     " applied_at INTEGER NOT NULL) STRICT");
-        int rc = st == WL_OK ? schema_version(s->db, &v) : SQLITE_ERROR;
-        if (st == WL_OK && rc != SQLITE_OK)
+        if (st == WL_OK && (rc = schema_version(s->db, &v)) != SQLITE_OK)
             st = fail(s, rc);
         if (st == WL_OK && v < MIGRATIONS) {
-            char rec[128];
-            snprintf(rec, sizeof(rec),
-                     "INSERT INTO schema_migrations(version, applied_at) VALUES (%d, %lld)", v + 1,
-                     (long long)wl_now_ms());
+            char bump[64];
+            snprintf(bump, sizeof(bump), "PRAGMA user_version = %d", v + 1);
             st = exec(s, migrations[v]);
             if (st == WL_OK)
-                st = exec(s, rec);
+                st = exec(s, bump);
         }
         if (st == WL_OK)
             st = exec(s, "COMMIT");
@@ -277,9 +260,7 @@ static wl_status configure_writer(sq_astore *s)
 
 static void sq_close(wl_astore *base)
 {
-    sq_astore *s = cast(base);
-    if (!s)
-        return;
+    sq_astore *s = cast(base); /* never NULL: the wrapper checks */
     for (int i = 0; i < S_COUNT_; i++)
         sqlite3_finalize(s->stmt[i]);
     sqlite3_close(s->db);
@@ -367,11 +348,9 @@ static wl_status sq_visitor_key_get(wl_astore *base, wl_day day, wl_visitor_key 
 
 static wl_status put_day(sq_astore *s, const wl_agg_day *d)
 {
-    sqlite3_stmt *st = stmt(s, S_DAILY_UPSERT);
+    sqlite3_stmt *st = stmt_kd(s, S_DAILY_UPSERT, d->key, d->key_len, d->day);
     if (!st)
         return WL_EIO;
-    sqlite3_bind_text(st, 1, d->key, (int)d->key_len, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 2, d->day);
     sqlite3_bind_int64(st, 3, (sqlite3_int64)d->clicks);
     sqlite3_bind_int64(st, 4, (sqlite3_int64)d->bot_clicks);
     return run(s, st);
@@ -393,11 +372,9 @@ static wl_status put_dim(sq_astore *s, const wl_agg_dim *m)
 /* Reads the stored sketch of (key, day) into *h (empty when none). */
 static wl_status get_sketch(sq_astore *s, const wl_agg_day *d, wl_hll *h)
 {
-    sqlite3_stmt *st = stmt(s, S_UNIQ_GET);
+    sqlite3_stmt *st = stmt_kd(s, S_UNIQ_GET, d->key, d->key_len, d->day);
     if (!st)
         return WL_EIO;
-    sqlite3_bind_text(st, 1, d->key, (int)d->key_len, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 2, d->day);
     wl_hll_init(h);
     int rc = sqlite3_step(st);
     wl_status ws = rc == SQLITE_DONE || rc == SQLITE_ROW ? WL_OK : fail(s, rc);
@@ -421,11 +398,9 @@ static wl_status put_sketch(sq_astore *s, const wl_agg_day *d, wl_hll *h)
     size_t len;
     if (wl_hll_serialize(h, blob, sizeof(blob), &len) != WL_OK)
         return WL_EIO;
-    sqlite3_stmt *st = stmt(s, S_UNIQ_PUT);
+    sqlite3_stmt *st = stmt_kd(s, S_UNIQ_PUT, d->key, d->key_len, d->day);
     if (!st)
         return WL_EIO;
-    sqlite3_bind_text(st, 1, d->key, (int)d->key_len, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 2, d->day);
     sqlite3_bind_blob(st, 3, blob, (int)len, SQLITE_STATIC);
     return run(s, st);
 }
@@ -460,11 +435,10 @@ static wl_status put_consumer(sq_astore *s, const wl_astore_batch *b)
     if (!st)
         return WL_EIO;
     sqlite3_bind_text(st, 1, text, (int)len, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 2, b->now_ms);
-    sqlite3_bind_int64(st, 3, b->as_of_ms);
-    sqlite3_bind_int64(st, 4, b->agg ? b->agg->newest_ms : 0);
-    sqlite3_bind_int64(st, 5, (sqlite3_int64)b->events);
-    sqlite3_bind_int64(st, 6, (sqlite3_int64)b->corrupt);
+    const int64_t v[] = {b->now_ms, b->as_of_ms, b->agg ? b->agg->newest_ms : 0, (int64_t)b->events,
+                         (int64_t)b->corrupt};
+    for (int i = 0; i < 5; i++)
+        sqlite3_bind_int64(st, i + 2, v[i]);
     return run(s, st);
 }
 
@@ -473,16 +447,12 @@ static wl_status apply_body(sq_astore *s, const wl_astore_batch *b)
 {
     wl_status ws = WL_OK;
     const wl_agg *a = b->agg;
-    wl_hll *h = NULL;
+    wl_hll h; /* 4 KiB: the worker thread's stack has room */
     for (size_t i = 0; a && ws == WL_OK && i < a->ndays; i++) {
         ws = put_day(s, &a->days[i]);
-        if (ws == WL_OK && a->days[i].nvisitors) {
-            if (!h)
-                h = wl_xmalloc(sizeof(*h));
-            ws = put_sketch(s, &a->days[i], h);
-        }
+        if (ws == WL_OK && a->days[i].nvisitors)
+            ws = put_sketch(s, &a->days[i], &h);
     }
-    free(h);
     for (size_t i = 0; a && ws == WL_OK && i < a->ndims; i++)
         ws = put_dim(s, &a->dims[i]);
     if (ws == WL_OK)
@@ -517,11 +487,9 @@ static wl_status sq_apply(wl_astore *base, const wl_astore_batch *b)
 static wl_status read_daily(sq_astore *s, const char *key, size_t key_len, wl_day from, wl_day to,
                             wl_astore_stats *out)
 {
-    sqlite3_stmt *st = stmt(s, S_STATS_DAILY);
+    sqlite3_stmt *st = stmt_kd(s, S_STATS_DAILY, key, key_len, from);
     if (!st)
         return WL_EIO;
-    sqlite3_bind_text(st, 1, key, (int)key_len, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 2, from);
     sqlite3_bind_int64(st, 3, to);
     int rc;
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
@@ -567,44 +535,28 @@ static wl_status read_dim(sq_astore *s, const char *key, size_t key_len, wl_day 
 static wl_status read_uniq(sq_astore *s, const char *key, size_t key_len, wl_day from, wl_day to,
                            wl_astore_stats *out)
 {
-    sqlite3_stmt *st = stmt(s, S_STATS_UNIQ);
+    sqlite3_stmt *st = stmt_kd(s, S_STATS_UNIQ, key, key_len, from);
     if (!st)
         return WL_EIO;
-    sqlite3_bind_text(st, 1, key, (int)key_len, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 2, from);
     sqlite3_bind_int64(st, 3, to);
-    wl_hll *all = wl_xmalloc(sizeof(*all)), *one = wl_xmalloc(sizeof(*one));
-    wl_hll_init(all);
+    wl_hll all, one; /* 8 KiB of stack, on a thread that has plenty */
+    wl_hll_init(&all);
     int rc;
     wl_status ws = WL_OK;
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        if (wl_hll_deserialize(one, sqlite3_column_blob(st, 0),
+        if (wl_hll_deserialize(&one, sqlite3_column_blob(st, 0),
                                (size_t)sqlite3_column_bytes(st, 0)) == WL_OK)
-            wl_hll_merge(all, one);
+            wl_hll_merge(&all, &one);
         else
             ws = WL_ECORRUPT;
     }
     sqlite3_reset(st);
-    out->unique_visitors = wl_hll_count(all);
-    free(all);
-    free(one);
+    out->unique_visitors = wl_hll_count(&all);
     if (rc != SQLITE_DONE)
         return fail(s, rc);
     if (ws != WL_OK)
         snprintf(s->err, sizeof(s->err), "a stored visitor sketch is corrupt");
     return ws;
-}
-
-static wl_status read_asof(sq_astore *s, wl_astore_stats *out)
-{
-    sqlite3_stmt *st = stmt(s, S_STATS_ASOF);
-    if (!st)
-        return WL_EIO;
-    int rc = sqlite3_step(st);
-    if (rc == SQLITE_ROW)
-        out->as_of_ms = sqlite3_column_int64(st, 0);
-    sqlite3_reset(st);
-    return rc == SQLITE_ROW || rc == SQLITE_DONE ? WL_OK : fail(s, rc);
 }
 
 static wl_status sq_stats_get(wl_astore *base, const char *key, size_t key_len, wl_day from,
@@ -623,8 +575,12 @@ static wl_status sq_stats_get(wl_astore *base, const char *key, size_t key_len, 
         ws = read_dim(s, key, key_len, from, to, (wl_dim)d, out);
     if (ws == WL_OK)
         ws = read_uniq(s, key, key_len, from, to, out);
-    if (ws == WL_OK)
-        ws = read_asof(s, out);
+    wl_astore_consumer c;
+    wl_status cs = ws == WL_OK ? sq_consumer_get(base, &c) : ws;
+    if (cs == WL_OK)
+        out->as_of_ms = c.as_of_ms;
+    else if (cs != WL_ENOTFOUND)
+        ws = cs;
     sqlite3_exec(s->db, "COMMIT", NULL, NULL, NULL); /* ends a read: nothing to lose */
     return ws;
 }

@@ -9,7 +9,7 @@
  *   visitor_keys(day PRIMARY KEY, key BLOB(32))
  *   consumer(id = 1, position TEXT, updated_ms, as_of_ms, newest_event_ms,
  *            events_total, corrupt_total)
- *   schema_migrations(version, applied_at)
+ * The schema version is PRAGMA user_version; migrations are versioned steps.
  * No client address is stored: only sketches of keyed hashes. */
 #ifndef WL_ASTORE_SQLITE_H
 #define WL_ASTORE_SQLITE_H

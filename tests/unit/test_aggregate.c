@@ -1,0 +1,173 @@
+/* test_aggregate.c - in-memory aggregation of enriched clicks, the day
+ * helpers and the top-N + "other" breakdown rule (src/analytics/aggregate.c). */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <string.h>
+
+#include "analytics/aggregate.h"
+
+#define DAY0 ((int64_t)20422 * WL_DAY_MS) /* 2025-11-30 00:00 UTC */
+
+static wl_click_facts human(const char *key, int64_t t, const char *ref, const char *browser)
+{
+    wl_click_facts f = {.key = wl_slice_make(key, strlen(key)), .time_ms = t};
+    f.dims[WL_DIM_REF] = ref;
+    f.dims[WL_DIM_COUNTRY] = "unknown";
+    f.dims[WL_DIM_DEVICE] = "desktop";
+    f.dims[WL_DIM_BROWSER] = browser;
+    f.dims[WL_DIM_OS] = "Linux";
+    return f;
+}
+
+static const wl_agg_day *find_day(const wl_agg *a, const char *key, wl_day day)
+{
+    for (size_t i = 0; i < a->ndays; i++)
+        if (a->days[i].day == day && a->days[i].key_len == strlen(key) &&
+            memcmp(a->days[i].key, key, a->days[i].key_len) == 0)
+            return &a->days[i];
+    return NULL;
+}
+
+static uint64_t dim_sum(const wl_agg *a, const char *key, wl_day day, wl_dim dim)
+{
+    uint64_t n = 0;
+    for (size_t i = 0; i < a->ndims; i++)
+        if (a->dims[i].dim == dim && a->dims[i].day == day && strcmp(a->dims[i].key, key) == 0)
+            n += a->dims[i].clicks;
+    return n;
+}
+
+static void test_breakdowns_sum_to_human_clicks(void **state)
+{
+    (void)state;
+    wl_agg a;
+    wl_agg_init(&a);
+    const char *refs[] = {"a.example", "b.example", "unknown"};
+    const char *browsers[] = {"Firefox", "Chrome"};
+    uint64_t humans[2][2] = {{0}}, bots[2][2] = {{0}};
+    /* enough rows to force several index and array growths */
+    for (int i = 0; i < 20000; i++) {
+        const char *key = i % 2 ? "k1" : "key-two";
+        int day = (i / 7) % 2;
+        wl_click_facts f = human(key, DAY0 + day * WL_DAY_MS + i, refs[i % 3], browsers[i % 2]);
+        char ref[32];
+        if (i % 5 == 0) {
+            f.is_bot = true;
+            memset(f.dims, 0, sizeof(f.dims)); /* bots need no dimensions */
+            bots[i % 2][day]++;
+        } else {
+            snprintf(ref, sizeof(ref), "r%d.example", i % 700);
+            if (i % 3 == 0)
+                f.dims[WL_DIM_REF] = ref;
+            f.has_visitor = true;
+            f.visitor_hash = (uint64_t)i * 0x9e3779b97f4a7c15ULL;
+            humans[i % 2][day]++;
+        }
+        assert_int_equal(wl_agg_add(&a, &f), WL_OK);
+    }
+    assert_int_equal(a.events, 20000);
+    assert_int_equal(a.ndays, 4);
+    for (int k = 0; k < 2; k++) {
+        const char *key = k ? "k1" : "key-two";
+        for (int d = 0; d < 2; d++) {
+            const wl_agg_day *row = find_day(&a, key, 20422 + d);
+            assert_non_null(row);
+            assert_int_equal(row->clicks, humans[k][d]);
+            assert_int_equal(row->bot_clicks, bots[k][d]);
+            assert_int_equal(row->nvisitors, humans[k][d]);
+            for (int m = 0; m < WL_DIM_COUNT_; m++)
+                assert_int_equal(dim_sum(&a, key, 20422 + d, (wl_dim)m), humans[k][d]);
+        }
+    }
+    /* reset keeps memory and starts from zero */
+    wl_agg_reset(&a);
+    assert_int_equal(a.ndays, 0);
+    assert_int_equal(a.ndims, 0);
+    wl_click_facts f = human("k1", DAY0, "x", "Firefox");
+    assert_int_equal(wl_agg_add(&a, &f), WL_OK);
+    assert_int_equal(a.ndays, 1);
+    assert_int_equal(a.days[0].clicks, 1);
+    f.dims[WL_DIM_OS] = NULL;
+    assert_int_equal(wl_agg_add(&a, &f), WL_EINVAL);
+    f.key.len = 0;
+    assert_int_equal(wl_agg_add(&a, &f), WL_EINVAL);
+    wl_agg_release(&a);
+}
+
+static void test_days(void **state)
+{
+    (void)state;
+    assert_int_equal(wl_day_from_ms(0), 0);
+    assert_int_equal(wl_day_from_ms(WL_DAY_MS - 1), 0);
+    assert_int_equal(wl_day_from_ms(-1), -1);
+    wl_day d;
+    assert_int_equal(wl_day_parse("2026-11-30", 10, &d), 0);
+    char s[16];
+    assert_int_equal(wl_day_format(d, s, sizeof(s)), 10);
+    assert_string_equal(s, "2026-11-30");
+    assert_int_equal(wl_day_parse("2024-02-29", 10, &d), 0);
+    assert_int_equal(wl_day_parse("2026-02-29", 10, &d), -1);
+    assert_int_equal(wl_day_parse("2026-13-01", 10, &d), -1);
+    assert_int_equal(wl_day_parse("2026-1-01", 9, &d), -1);
+    assert_int_equal(wl_day_parse("2026/11/30", 10, &d), -1);
+    assert_int_equal(wl_day_parse("1969-12-31", 10, &d), -1);
+    assert_int_equal(wl_day_parse("2026-11-3x", 10, &d), -1);
+    assert_string_equal(wl_dim_name(WL_DIM_REF), "ref");
+    assert_string_equal(wl_dim_name(WL_DIM_OS), "os");
+}
+
+static void test_top_n_and_other(void **state)
+{
+    (void)state;
+    wl_breakdown_item items[31];
+    size_t n = 30;
+    uint64_t total = 0;
+    for (size_t i = 0; i < n; i++) {
+        snprintf(items[i].value, sizeof(items[i].value), "v%02zu", i);
+        items[i].clicks = i + 1; /* v29 has most */
+        total += i + 1;
+    }
+    wl_breakdown_finish(items, &n, 31, total + 5); /* 5 clicks of values never listed */
+    assert_int_equal(n, WL_TOP_N + 1);
+    assert_string_equal(items[0].value, "v29");
+    assert_int_equal(items[0].clicks, 30);
+    assert_string_equal(items[19].value, "v10");
+    assert_string_equal(items[20].value, "other");
+    assert_int_equal(items[20].clicks, (1 + 10) * 10 / 2 + 5); /* v00..v09 + unlisted */
+    uint64_t sum = 0;
+    for (size_t i = 0; i < n; i++)
+        sum += items[i].clicks;
+    assert_int_equal(sum, total + 5);
+
+    /* few values, exact total: no "other"; ties sort by value */
+    wl_breakdown_item few[3] = {{"b", 2}, {"a", 2}, {"c", 5}};
+    n = 3;
+    wl_breakdown_finish(few, &n, 3, 9);
+    assert_int_equal(n, 3);
+    assert_string_equal(few[0].value, "c");
+    assert_string_equal(few[1].value, "a");
+    assert_string_equal(few[2].value, "b");
+
+    /* a real value "other" absorbs the remainder instead of repeating */
+    wl_breakdown_item with_other[3] = {{"other", 1}, {"x", 4}};
+    n = 2;
+    wl_breakdown_finish(with_other, &n, 3, 8);
+    assert_int_equal(n, 2);
+    assert_string_equal(with_other[1].value, "other");
+    assert_int_equal(with_other[1].clicks, 4);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_breakdowns_sum_to_human_clicks),
+        cmocka_unit_test(test_days),
+        cmocka_unit_test(test_top_n_and_other),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

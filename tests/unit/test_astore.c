@@ -1,0 +1,284 @@
+/* test_astore.c - the analytics store contract (astore.h) on the sqlite
+ * backend, with real files in a fresh mkdtemp() directory per test: apply +
+ * read round trip, the position surviving a reopen, all-or-nothing commits,
+ * visitor-key life cycle, read-only handles. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#define _XOPEN_SOURCE_EXTENDED 1
+#include <ftw.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "analytics/astore.h"
+#include "analytics/astore_sqlite.h"
+
+#define DAY 20422 /* 2025-11-30 */
+
+typedef struct fixture {
+    char dir[64];
+    char path[128];
+} fixture;
+
+static int setup(void **state)
+{
+    fixture *f = calloc(1, sizeof(*f));
+    strcpy(f->dir, "/tmp/wl-test-astore-XXXXXX");
+    if (!mkdtemp(f->dir))
+        return -1;
+    snprintf(f->path, sizeof(f->path), "%s/analytics.db", f->dir);
+    *state = f;
+    return 0;
+}
+
+static int rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
+{
+    (void)sb, (void)flag, (void)ftw;
+    return remove(path);
+}
+
+static int teardown(void **state)
+{
+    fixture *f = *state;
+    wl_astore_sqlite_set_commit_hook(NULL, NULL);
+    nftw(f->dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+    free(f);
+    return 0;
+}
+
+static wl_astore *open_store(const fixture *f, unsigned flags)
+{
+    wl_astore *s = NULL;
+    assert_int_equal(wl_astore_open("sqlite", f->path, flags, &s), WL_OK);
+    return s;
+}
+
+/* n human clicks from distinct visitors + bots bot clicks on (key, day). */
+static void add_clicks(wl_agg *a, const char *key, wl_day day, int n, int bots, const char *ref)
+{
+    for (int i = 0; i < n + bots; i++) {
+        wl_click_facts f = {.key = wl_slice_make(key, strlen(key)),
+                            .time_ms = (int64_t)day * WL_DAY_MS + i};
+        f.is_bot = i >= n;
+        f.dims[WL_DIM_REF] = ref;
+        f.dims[WL_DIM_COUNTRY] = "DE";
+        f.dims[WL_DIM_DEVICE] = "mobile";
+        f.dims[WL_DIM_BROWSER] = "Firefox";
+        f.dims[WL_DIM_OS] = "Android";
+        f.has_visitor = true;
+        f.visitor_hash = ((uint64_t)i + 1) * 0x9e3779b97f4a7c15ULL;
+        assert_int_equal(wl_agg_add(a, &f), WL_OK);
+    }
+}
+
+static wl_astore_batch batch_of(const wl_agg *a, const wl_queue_pos *pos)
+{
+    return (wl_astore_batch){.agg = a,
+                             .pos = pos,
+                             .forget_keys_before = DAY - 1,
+                             .events = a->events,
+                             .as_of_ms = 1000,
+                             .now_ms = 2000};
+}
+
+static void test_apply_and_read_round_trip(void **state)
+{
+    fixture *f = *state;
+    wl_astore *s = open_store(f, 0);
+    wl_agg a;
+    wl_agg_init(&a);
+    add_clicks(&a, "abc", DAY, 10, 3, "news.example");
+    add_clicks(&a, "abc", DAY + 2, 5, 0, "unknown");
+    add_clicks(&a, "other", DAY, 7, 1, "x.example");
+    wl_queue_pos pos;
+    wl_queue_pos_init(&pos);
+    pos.part[3].segment = 7;
+    pos.part[3].offset = 4096;
+    wl_astore_batch b = batch_of(&a, &pos);
+    assert_int_equal(wl_astore_apply(s, &b), WL_OK);
+    assert_int_equal(wl_astore_apply(s, &b), WL_OK); /* counters add up */
+
+    wl_astore *r = open_store(f, WL_ASTORE_READONLY);
+    wl_astore_stats *st = malloc(sizeof(*st));
+    assert_int_equal(wl_astore_stats_get(r, "abc", 3, DAY, DAY + 2, st), WL_OK);
+    assert_int_equal(st->clicks, 30);
+    assert_int_equal(st->bot_clicks, 6);
+    assert_int_equal(st->daily[0], 20);
+    assert_int_equal(st->daily[1], 0);
+    assert_int_equal(st->daily[2], 10);
+    assert_int_equal(st->unique_visitors, 10); /* same hashes twice: still 10 */
+    assert_int_equal(st->nitems[WL_DIM_REF], 2);
+    assert_string_equal(st->items[WL_DIM_REF][0].value, "news.example");
+    assert_int_equal(st->items[WL_DIM_REF][0].clicks, 20);
+    assert_string_equal(st->items[WL_DIM_REF][1].value, "unknown");
+    assert_int_equal(st->nitems[WL_DIM_COUNTRY], 1);
+    assert_int_equal(st->items[WL_DIM_COUNTRY][0].clicks, 30);
+    assert_int_equal(st->as_of_ms, 1000);
+    /* a range without the link's days, and bad ranges */
+    assert_int_equal(wl_astore_stats_get(r, "abc", 3, DAY + 3, DAY + 9, st), WL_OK);
+    assert_int_equal(st->clicks, 0);
+    assert_int_equal(st->nitems[WL_DIM_OS], 0);
+    assert_int_equal(wl_astore_stats_get(r, "abc", 3, DAY, DAY - 1, st), WL_EINVAL);
+    assert_int_equal(wl_astore_stats_get(r, "abc", 3, DAY, DAY + 366, st), WL_EINVAL);
+    free(st);
+    wl_astore_close(r);
+    wl_agg_release(&a);
+    wl_astore_close(s);
+}
+
+static void test_position_survives_reopen(void **state)
+{
+    fixture *f = *state;
+    wl_astore *s = open_store(f, 0);
+    wl_astore_consumer c;
+    assert_int_equal(wl_astore_consumer_get(s, &c), WL_ENOTFOUND);
+    wl_agg a;
+    wl_agg_init(&a);
+    add_clicks(&a, "abc", DAY, 4, 0, "unknown");
+    wl_queue_pos pos;
+    wl_queue_pos_init(&pos);
+    pos.part[0].segment = 2;
+    pos.part[0].offset = 99;
+    pos.part[200].segment = 5;
+    pos.part[200].offset = 1;
+    wl_astore_batch b = batch_of(&a, &pos);
+    b.corrupt = 2;
+    assert_int_equal(wl_astore_apply(s, &b), WL_OK);
+    wl_astore_close(s);
+
+    s = open_store(f, 0);
+    assert_int_equal(wl_astore_consumer_get(s, &c), WL_OK);
+    assert_memory_equal(&c.pos, &pos, sizeof(pos));
+    assert_int_equal(c.events_total, 4);
+    assert_int_equal(c.corrupt_total, 2);
+    assert_int_equal(c.updated_ms, 2000);
+    assert_int_equal(c.as_of_ms, 1000);
+    assert_int_equal(c.newest_event_ms, (int64_t)DAY * WL_DAY_MS + 3);
+    /* a batch that did not drain keeps the stored as_of */
+    wl_agg_reset(&a);
+    b = batch_of(&a, &pos);
+    b.as_of_ms = 0;
+    assert_int_equal(wl_astore_apply(s, &b), WL_OK);
+    assert_int_equal(wl_astore_consumer_get(s, &c), WL_OK);
+    assert_int_equal(c.as_of_ms, 1000);
+    assert_int_equal(c.newest_event_ms, (int64_t)DAY * WL_DAY_MS + 3);
+    wl_agg_release(&a);
+    wl_astore_close(s);
+}
+
+static int refuse(void *ctx)
+{
+    (*(int *)ctx)++;
+    return 1;
+}
+
+static void test_failed_commit_changes_nothing(void **state)
+{
+    fixture *f = *state;
+    wl_astore *s = open_store(f, 0);
+    wl_agg a;
+    wl_agg_init(&a);
+    add_clicks(&a, "abc", DAY, 3, 1, "unknown");
+    wl_queue_pos p1, p2;
+    wl_queue_pos_init(&p1);
+    p1.part[0].segment = 1;
+    wl_astore_batch b = batch_of(&a, &p1);
+    assert_int_equal(wl_astore_apply(s, &b), WL_OK);
+
+    int calls = 0;
+    wl_astore_sqlite_set_commit_hook(refuse, &calls);
+    wl_queue_pos_init(&p2);
+    p2.part[0].segment = 9;
+    wl_astore_day_key k = {.day = DAY};
+    memset(k.key.bytes, 7, sizeof(k.key.bytes));
+    b = batch_of(&a, &p2);
+    b.new_keys = &k;
+    b.nnew_keys = 1;
+    assert_int_equal(wl_astore_apply(s, &b), WL_EIO);
+    assert_int_equal(calls, 1);
+    wl_astore_sqlite_set_commit_hook(NULL, NULL);
+
+    wl_astore_consumer c;
+    assert_int_equal(wl_astore_consumer_get(s, &c), WL_OK);
+    assert_memory_equal(&c.pos, &p1, sizeof(p1));
+    assert_int_equal(c.events_total, 4);
+    wl_visitor_key got;
+    assert_int_equal(wl_astore_visitor_key_get(s, DAY, &got), WL_ENOTFOUND);
+    wl_astore_stats *st = malloc(sizeof(*st));
+    assert_int_equal(wl_astore_stats_get(s, "abc", 3, DAY, DAY, st), WL_OK);
+    assert_int_equal(st->clicks, 3);
+    assert_int_equal(st->bot_clicks, 1);
+    free(st);
+    wl_agg_release(&a);
+    wl_astore_close(s);
+}
+
+static void test_visitor_keys_life_cycle(void **state)
+{
+    fixture *f = *state;
+    wl_astore *s = open_store(f, 0);
+    wl_agg a;
+    wl_agg_init(&a);
+    wl_queue_pos pos;
+    wl_queue_pos_init(&pos);
+    wl_astore_day_key keys[2] = {{.day = DAY - 1}, {.day = DAY}};
+    memset(keys[0].key.bytes, 1, WL_VISITOR_KEY_BYTES);
+    memset(keys[1].key.bytes, 2, WL_VISITOR_KEY_BYTES);
+    wl_astore_batch b = batch_of(&a, &pos);
+    b.new_keys = keys;
+    b.nnew_keys = 2;
+    b.forget_keys_before = DAY - 1;
+    assert_int_equal(wl_astore_apply(s, &b), WL_OK);
+    wl_visitor_key got;
+    assert_int_equal(wl_astore_visitor_key_get(s, DAY - 1, &got), WL_OK);
+    assert_memory_equal(got.bytes, keys[0].key.bytes, WL_VISITOR_KEY_BYTES);
+    /* the day rolls over: yesterday's yesterday is destroyed */
+    b = batch_of(&a, &pos);
+    b.forget_keys_before = DAY;
+    assert_int_equal(wl_astore_apply(s, &b), WL_OK);
+    assert_int_equal(wl_astore_visitor_key_get(s, DAY - 1, &got), WL_ENOTFOUND);
+    assert_int_equal(wl_astore_visitor_key_get(s, DAY, &got), WL_OK);
+    /* a second key for the same day is refused (one key per day, ever) */
+    b.new_keys = &keys[1];
+    b.nnew_keys = 1;
+    assert_int_not_equal(wl_astore_apply(s, &b), WL_OK);
+    wl_agg_release(&a);
+    wl_astore_close(s);
+}
+
+static void test_readonly_handles(void **state)
+{
+    fixture *f = *state;
+    wl_astore *r = NULL;
+    assert_int_equal(wl_astore_open("sqlite", f->path, WL_ASTORE_READONLY, &r), WL_ENOTFOUND);
+    assert_null(r);
+    assert_int_equal(wl_astore_open("postgres", f->path, 0, &r), WL_EUNSUPPORTED);
+    wl_astore_close(open_store(f, 0));
+    r = open_store(f, WL_ASTORE_READONLY);
+    wl_agg a;
+    wl_agg_init(&a);
+    wl_queue_pos pos;
+    wl_queue_pos_init(&pos);
+    wl_astore_batch b = batch_of(&a, &pos);
+    assert_int_not_equal(wl_astore_apply(r, &b), WL_OK);
+    wl_astore_consumer c;
+    assert_int_equal(wl_astore_consumer_get(r, &c), WL_ENOTFOUND);
+    wl_agg_release(&a);
+    wl_astore_close(r);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_apply_and_read_round_trip, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_position_survives_reopen, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_failed_commit_changes_nothing, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_visitor_keys_life_cycle, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_readonly_handles, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
