@@ -78,7 +78,7 @@ wl_status wl_app_init(wl_app *app, const wl_config *cfg, char *err, size_t errca
         snprintf(err, errcap, "cannot allocate the read cache");
     if (st == WL_OK)
         st = wl_auth_new(cfg, &app->auth, err, errcap);
-    if (st == WL_OK)
+    if (st == WL_OK && cfg->analytics)
         st = wl_analytics_open(cfg, &app->analytics, err, errcap);
     if (st == WL_OK)
         st = wl_password_init(NULL, 0, WL_PASSWORD_WAIT_MS_DEFAULT);

@@ -46,6 +46,8 @@ static const opt options[] = {
      "seconds to finish in-flight requests on SIGTERM"},
     {"anonymous-create", S, T_BOOL, F(anonymous_create), "on",
      "allow POST /links without credentials"},
+    {"analytics", S, T_BOOL, F(analytics), "on",
+     "capture clicks for analytics (off: no click queue and no worker)"},
     {"worker", S, T_BOOL, F(worker), "on",
      "run the analytics worker inside serve (--no-worker: run `warplink worker`)"},
     {"log-level", S | W | A, T_STR, F(log_level), "info", "debug, info, warn or error"},
