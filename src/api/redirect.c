@@ -80,11 +80,12 @@ static wl_status load_from_store(wl_tctx *t, wl_slice key, char *value, size_t *
     wl_app *app = t->app;
     char buf[VALUE_MAX + 128];
     wl_link link;
+    uint64_t token = wl_cache_fill_token(app->cache, key.ptr, key.len);
     wl_status st = wl_store_link_get(t->store, key.ptr, key.len, &link, buf, sizeof(buf));
     int64_t now = t->now_ms;
     if (st == WL_ENOTFOUND) {
-        wl_cache_put_negative(app->cache, key.ptr, key.len,
-                              now + (int64_t)app->cfg.negative_ttl_s * 1000);
+        wl_cache_put_negative_if(app->cache, key.ptr, key.len,
+                                 now + (int64_t)app->cfg.negative_ttl_s * 1000, token);
         return st;
     }
     if (st != WL_OK || link.long_url_len > WL_URL_MAX + 64)
@@ -92,8 +93,8 @@ static wl_status load_from_store(wl_tctx *t, wl_slice key, char *value, size_t *
     memcpy(value, &link.expires_at, sizeof(int64_t));
     memcpy(value + sizeof(int64_t), link.long_url, link.long_url_len);
     *value_len = sizeof(int64_t) + link.long_url_len;
-    wl_cache_put(app->cache, key.ptr, key.len, value, *value_len,
-                 now + (int64_t)app->cfg.cache_ttl_s * 1000);
+    wl_cache_put_if(app->cache, key.ptr, key.len, value, *value_len,
+                    now + (int64_t)app->cfg.cache_ttl_s * 1000, token);
     return WL_OK;
 }
 

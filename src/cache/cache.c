@@ -80,6 +80,7 @@ struct cache_shard {
     struct cache_entry *hand; /* next entry the CLOCK hand examines */
     atomic_uint_fast64_t hits, negative_hits, misses, busy;
     atomic_uint_fast64_t evictions, expirations, entries, bytes;
+    atomic_uint_fast64_t invalidations; /* fill tokens: see wl_cache_fill_token() */
 };
 
 struct wl_cache {
@@ -489,7 +490,8 @@ static struct cache_entry *entry_new(uint64_t hash, const char *key, size_t key_
 }
 
 static wl_status cache_insert(wl_cache *c, const char *key, size_t key_len, const char *value,
-                              size_t value_len, bool negative, int64_t expires_ms)
+                              size_t value_len, bool negative, int64_t expires_ms,
+                              const uint64_t *token)
 {
     if (!c || (!key && key_len) || (!value && value_len))
         return WL_EINVAL;
@@ -511,6 +513,13 @@ static wl_status cache_insert(wl_cache *c, const char *key, size_t key_len, cons
     struct cache_entry *garbage = NULL;
 
     pthread_rwlock_wrlock(&s->lock);
+    if (token && atomic_load_explicit(&s->invalidations, memory_order_relaxed) != *token) {
+        /* A write invalidated this shard after the caller read the store:
+         * what the caller read may be stale, so it is not cached. */
+        pthread_rwlock_unlock(&s->lock);
+        free_entries(fresh);
+        return WL_EBUSY;
+    }
     shard_remove_key(s, hash, key, key_len, now_ms, &garbage);
     shard_make_room(s, c->shard_budget, entry_cost_of(fresh), now_ms, &garbage);
     shard_maybe_grow(s);
@@ -524,12 +533,32 @@ static wl_status cache_insert(wl_cache *c, const char *key, size_t key_len, cons
 wl_status wl_cache_put(wl_cache *c, const char *key, size_t key_len, const char *value,
                        size_t value_len, int64_t expires_ms)
 {
-    return cache_insert(c, key, key_len, value, value_len, false, expires_ms);
+    return cache_insert(c, key, key_len, value, value_len, false, expires_ms, NULL);
 }
 
 wl_status wl_cache_put_negative(wl_cache *c, const char *key, size_t key_len, int64_t expires_ms)
 {
-    return cache_insert(c, key, key_len, NULL, 0, true, expires_ms);
+    return cache_insert(c, key, key_len, NULL, 0, true, expires_ms, NULL);
+}
+
+uint64_t wl_cache_fill_token(wl_cache *c, const char *key, size_t key_len)
+{
+    if (!c || (!key && key_len) || key_len > KEY_MAX)
+        return 0;
+    struct cache_shard *s = shard_of(c, hash_key(c, key ? key : "", key_len));
+    return atomic_load_explicit(&s->invalidations, memory_order_acquire);
+}
+
+wl_status wl_cache_put_if(wl_cache *c, const char *key, size_t key_len, const char *value,
+                          size_t value_len, int64_t expires_ms, uint64_t token)
+{
+    return cache_insert(c, key, key_len, value, value_len, false, expires_ms, &token);
+}
+
+wl_status wl_cache_put_negative_if(wl_cache *c, const char *key, size_t key_len, int64_t expires_ms,
+                                   uint64_t token)
+{
+    return cache_insert(c, key, key_len, NULL, 0, true, expires_ms, &token);
 }
 
 void wl_cache_invalidate(wl_cache *c, const char *key, size_t key_len)
@@ -544,6 +573,9 @@ void wl_cache_invalidate(wl_cache *c, const char *key, size_t key_len)
     struct cache_entry *garbage = NULL;
 
     pthread_rwlock_wrlock(&s->lock);
+    atomic_store_explicit(&s->invalidations,
+                          atomic_load_explicit(&s->invalidations, memory_order_relaxed) + 1,
+                          memory_order_release);
     shard_remove_key(s, hash, key, key_len, now_ms, &garbage);
     pthread_rwlock_unlock(&s->lock);
 

@@ -69,6 +69,18 @@ wl_status wl_cache_put(wl_cache *c, const char *key, size_t key_len, const char 
 /* Inserts or replaces a negative entry for key until expires_ms. */
 wl_status wl_cache_put_negative(wl_cache *c, const char *key, size_t key_len, int64_t expires_ms);
 
+/* Race-free cache-aside fill. A reader that misses takes a token BEFORE it
+ * reads the store and passes it to the *_if puts; a put is dropped
+ * (WL_EBUSY) when the key's shard saw an invalidation since the token was
+ * taken, because the store value read may predate that write. Writers
+ * commit to the store first, then call wl_cache_invalidate(). Tokens are per
+ * shard, so an unrelated invalidation only costs one uncached answer. */
+uint64_t wl_cache_fill_token(wl_cache *c, const char *key, size_t key_len);
+wl_status wl_cache_put_if(wl_cache *c, const char *key, size_t key_len, const char *value,
+                          size_t value_len, int64_t expires_ms, uint64_t token);
+wl_status wl_cache_put_negative_if(wl_cache *c, const char *key, size_t key_len, int64_t expires_ms,
+                                   uint64_t token);
+
 /* Removes key (positive or negative). */
 void wl_cache_invalidate(wl_cache *c, const char *key, size_t key_len);
 

@@ -131,28 +131,27 @@ static int print_user(void *ctx, const wl_user *u)
     return 0;
 }
 
-static int user_add(const wl_config *cfg, const char *email_in)
+/* Reads the password: the first line of stdin, whole (never truncated). */
+static char *read_password(size_t *len)
 {
-    char email[256], pw[1100];
-    size_t elen;
-    if (wl_email_normalize(email_in, strlen(email_in), email, sizeof(email), &elen) != WL_OK) {
-        fprintf(stderr, "warplink: '%s' is not a usable email address\n", email_in);
-        return 2;
+    char *line = NULL;
+    size_t cap = 0;
+    ssize_t n = getline(&line, &cap, stdin);
+    if (n < 0) {
+        free(line);
+        return NULL;
     }
-    if (!fgets(pw, sizeof(pw), stdin)) {
-        fprintf(stderr, "warplink: give the password on standard input\n");
-        return 2;
-    }
-    size_t plen = strcspn(pw, "\r\n");
-    if (!wl_password_acceptable(pw, plen)) {
-        fprintf(stderr, "warplink: passwords are 8 to 1024 characters long\n");
-        return 2;
-    }
-    char hash[crypto_pwhash_STRBYTES];
+    while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r'))
+        line[--n] = 0;
+    *len = (size_t)n;
+    return line;
+}
+
+static int store_user(const wl_config *cfg, const char *email, size_t elen, const char *hash)
+{
     wl_store *st;
-    if (wl_password_hash(pw, plen, hash) != WL_OK || open_store(cfg, &st))
+    if (open_store(cfg, &st))
         return 1;
-    sodium_memzero(pw, sizeof(pw));
     int64_t id;
     wl_status s = wl_store_user_insert(st, email, elen, hash, wl_now_ms(), &id);
     wl_store_close(st);
@@ -166,6 +165,33 @@ static int user_add(const wl_config *cfg, const char *email_in)
     }
     printf("%lld\t%s\n", (long long)id, email);
     return 0;
+}
+
+static int user_add(const wl_config *cfg, const char *email_in)
+{
+    char email[256];
+    size_t elen, plen = 0;
+    if (wl_email_normalize(email_in, strlen(email_in), email, sizeof(email), &elen) != WL_OK) {
+        fprintf(stderr, "warplink: '%s' is not a usable email address\n", email_in);
+        return 2;
+    }
+    char *pw = read_password(&plen);
+    if (!pw) {
+        fprintf(stderr, "warplink: give the password on standard input\n");
+        return 2;
+    }
+    char hash[crypto_pwhash_STRBYTES];
+    int rc = 0;
+    if (!wl_password_acceptable(pw, plen)) {
+        fprintf(stderr, "warplink: passwords are 8 to 1024 characters long\n");
+        rc = 2;
+    } else if (wl_password_hash(pw, plen, hash) != WL_OK) {
+        fprintf(stderr, "warplink: cannot hash the password\n");
+        rc = 1;
+    }
+    sodium_memzero(pw, plen);
+    free(pw);
+    return rc ? rc : store_user(cfg, email, elen, hash);
 }
 
 int wl_cli_user(int argc, char **argv)

@@ -70,7 +70,8 @@ static int query_int(sqlite3 *db, const char *sql, int *out)
 {
     sqlite3_stmt *st;
     int rc = sqlite3_prepare_v2(db, sql, -1, &st, NULL);
-    if (rc != SQLITE_OK) return rc;
+    if (rc != SQLITE_OK)
+        return rc;
     *out = 0;
     rc = sqlite3_step(st);
     if (rc == SQLITE_ROW) {
@@ -92,7 +93,8 @@ int wl_sqlite_schema_current(sqlite3 *db, int *version)
                        "SELECT count(*) FROM sqlite_master"
                        " WHERE type = 'table' AND name = 'schema_migrations'",
                        &exists);
-    if (rc != SQLITE_OK) return rc;
+    if (rc != SQLITE_OK)
+        return rc;
     if (!exists) {
         *version = 0;
         return SQLITE_OK;
@@ -105,7 +107,8 @@ static int record_step(sqlite3 *db, int version)
     sqlite3_stmt *st;
     int rc = sqlite3_prepare_v2(
         db, "INSERT INTO schema_migrations(version, applied_at) VALUES (?1, ?2)", -1, &st, NULL);
-    if (rc != SQLITE_OK) return rc;
+    if (rc != SQLITE_OK)
+        return rc;
     sqlite3_bind_int(st, 1, version);
     sqlite3_bind_int64(st, 2, wl_now_ms());
     rc = sqlite3_step(st);
@@ -123,15 +126,18 @@ static int apply_next(sqlite3 *db, int *done, const char **what)
                           "  version INTEGER PRIMARY KEY,"
                           "  applied_at INTEGER NOT NULL) STRICT",
                           NULL, NULL, NULL);
-    if (rc == SQLITE_OK) rc = wl_sqlite_schema_current(db, &version);
-    if (rc != SQLITE_OK) return rc;
+    if (rc == SQLITE_OK)
+        rc = wl_sqlite_schema_current(db, &version);
+    if (rc != SQLITE_OK)
+        return rc;
     if (version >= STEP_COUNT) {
         *done = 1;
         return SQLITE_OK;
     }
     *what = steps[version].what;
     rc = sqlite3_exec(db, steps[version].sql, NULL, NULL, NULL);
-    if (rc == SQLITE_OK) rc = record_step(db, version + 1);
+    if (rc == SQLITE_OK)
+        rc = record_step(db, version + 1);
     return rc;
 }
 
@@ -155,14 +161,18 @@ int wl_sqlite_migrate(sqlite3 *db, char *err, size_t cap)
         int done = 0;
         const char *what = "start";
         rc = sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL);
-        if (rc == SQLITE_OK) rc = apply_next(db, &done, &what);
-        if (rc == SQLITE_OK) rc = sqlite3_exec(db, "COMMIT", NULL, NULL, NULL);
+        if (rc == SQLITE_OK)
+            rc = apply_next(db, &done, &what);
+        if (rc == SQLITE_OK)
+            rc = sqlite3_exec(db, "COMMIT", NULL, NULL, NULL);
         if (rc != SQLITE_OK) {
             set_error(db, what, err, cap); /* before ROLLBACK replaces the message */
-            if (!sqlite3_get_autocommit(db)) sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+            if (!sqlite3_get_autocommit(db))
+                sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
             return rc;
         }
-        if (done) break;
+        if (done)
+            break;
         version++;
     }
     return SQLITE_OK;

@@ -161,8 +161,10 @@ static wl_status sq_fail(struct sq_store *s, int rc)
 
 const char *wl_store_sqlite_errmsg(const wl_store *st)
 {
-    if (!st) return sq_open_err;
-    if (st->ops != &wl_store_sqlite_ops) return "not a sqlite store handle";
+    if (!st)
+        return sq_open_err;
+    if (st->ops != &wl_store_sqlite_ops)
+        return "not a sqlite store handle";
     return ((const struct sq_store *)st)->err;
 }
 
@@ -184,7 +186,8 @@ static void sq_done(sqlite3_stmt *st)
  * NOT NULL columns see an empty string, not NULL. */
 static int sq_bind_str(sqlite3_stmt *st, int idx, const char *p, size_t len)
 {
-    if (len > INT_MAX) return SQLITE_TOOBIG;
+    if (len > INT_MAX)
+        return SQLITE_TOOBIG;
     return sqlite3_bind_text(st, idx, p ? p : "", (int)len, SQLITE_STATIC);
 }
 
@@ -199,7 +202,8 @@ static int sq_bind_opt(sqlite3_stmt *st, int idx, int64_t v)
 static int sq_run(sqlite3_stmt *st)
 {
     int rc = sqlite3_step(st);
-    if (rc != SQLITE_DONE) return rc;
+    if (rc != SQLITE_DONE)
+        return rc;
     sq_done(st);
     return SQLITE_OK;
 }
@@ -207,7 +211,8 @@ static int sq_run(sqlite3_stmt *st)
 /* Fails (and notes why) unless rc is SQLITE_OK; ends st's use on failure. */
 static wl_status sq_check(struct sq_store *s, sqlite3_stmt *st, int rc)
 {
-    if (rc == SQLITE_OK) return WL_OK;
+    if (rc == SQLITE_OK)
+        return WL_OK;
     wl_status ws = sq_fail(s, rc);
     sq_done(st);
     return ws;
@@ -226,9 +231,11 @@ struct sq_out {
  * the copy. Fails, leaving the buffer's contents unspecified, when it is full. */
 static wl_status sq_out_put(struct sq_out *o, const char **str, size_t len)
 {
-    if (o->cap - o->used < len + 1) return WL_ETOOBIG;
+    if (o->cap - o->used < len + 1)
+        return WL_ETOOBIG;
     char *dst = o->p + o->used;
-    if (len) memcpy(dst, *str, len);
+    if (len)
+        memcpy(dst, *str, len);
     dst[len] = '\0';
     o->used += len + 1;
     *str = dst;
@@ -270,7 +277,8 @@ static wl_status sq_row_apikey(sqlite3_stmt *st, wl_apikey *k)
     sq_col_text(st, 2, &k->name, &k->name_len);
     sq_col_text(st, 3, &k->prefix, &k->prefix_len);
     const void *hash = sqlite3_column_blob(st, 4);
-    if (sqlite3_column_bytes(st, 4) != WL_APIKEY_HASH_LEN) return WL_ECORRUPT;
+    if (sqlite3_column_bytes(st, 4) != WL_APIKEY_HASH_LEN)
+        return WL_ECORRUPT;
     memcpy(k->hash, hash, WL_APIKEY_HASH_LEN);
     k->created_at = sqlite3_column_int64(st, 5);
     k->last_used_at = sqlite3_column_int64(st, 6);
@@ -285,7 +293,8 @@ static wl_status sq_row_apikey(sqlite3_stmt *st, wl_apikey *k)
 static wl_status sq_fetch_one(struct sq_store *s, sqlite3_stmt *st)
 {
     int rc = sqlite3_step(st);
-    if (rc == SQLITE_ROW) return WL_OK;
+    if (rc == SQLITE_ROW)
+        return WL_OK;
     if (rc == SQLITE_DONE) {
         sq_done(st);
         return WL_ENOTFOUND;
@@ -313,7 +322,8 @@ static int sq_try_wal(sqlite3 *db, int *is_wal)
 {
     sqlite3_stmt *st;
     int rc = sqlite3_prepare_v2(db, "PRAGMA journal_mode = WAL", -1, &st, NULL);
-    if (rc != SQLITE_OK) return rc;
+    if (rc != SQLITE_OK)
+        return rc;
     rc = sqlite3_step(st);
     const char *mode = rc == SQLITE_ROW ? (const char *)sqlite3_column_text(st, 0) : NULL;
     *is_wal = mode && sqlite3_stricmp(mode, "wal") == 0;
@@ -332,7 +342,8 @@ static int sq_enable_wal(sqlite3 *db, int *is_wal)
     int64_t deadline = wl_mono_ms() + SQ_BUSY_TIMEOUT_MS;
     for (;;) {
         int rc = sq_try_wal(db, is_wal);
-        if ((rc & 0xff) != SQLITE_BUSY || wl_mono_ms() >= deadline) return rc;
+        if ((rc & 0xff) != SQLITE_BUSY || wl_mono_ms() >= deadline)
+            return rc;
         sqlite3_sleep(2);
     }
 }
@@ -343,7 +354,8 @@ static wl_status sq_configure_writer(struct sq_store *s)
 {
     int is_wal = 0;
     int rc = sq_enable_wal(s->db, &is_wal);
-    if (rc != SQLITE_OK) return sq_fail(s, rc);
+    if (rc != SQLITE_OK)
+        return sq_fail(s, rc);
     if (!is_wal) {
         /* Without WAL readers block behind writers; refuse rather than run
          * with latency nobody expects (e.g. a filesystem without shm). */
@@ -365,9 +377,11 @@ static wl_status sq_check_schema(struct sq_store *s)
 {
     int have;
     int rc = wl_sqlite_schema_current(s->db, &have);
-    if (rc != SQLITE_OK) return sq_fail(s, rc);
+    if (rc != SQLITE_OK)
+        return sq_fail(s, rc);
     int want = wl_sqlite_schema_latest();
-    if (have == want) return WL_OK;
+    if (have == want)
+        return WL_OK;
     snprintf(s->err, sizeof s->err,
              have < want ? "schema version %d is older than this build's %d; open with migrate"
                          : "schema version %d is newer than this build's %d",
@@ -380,7 +394,8 @@ static wl_status sq_prepare_all(struct sq_store *s)
     for (int i = 0; i < SQ_STMT_COUNT_; i++) {
         int rc =
             sqlite3_prepare_v3(s->db, sq_sql[i], -1, SQLITE_PREPARE_PERSISTENT, &s->stmt[i], NULL);
-        if (rc != SQLITE_OK) return sq_fail(s, rc);
+        if (rc != SQLITE_OK)
+            return sq_fail(s, rc);
     }
     return WL_OK;
 }
@@ -395,22 +410,27 @@ static wl_status sq_setup(struct sq_store *s, const char *path, unsigned flags, 
         oflags |= SQLITE_OPEN_READWRITE | (flags & WL_STORE_MIGRATE ? SQLITE_OPEN_CREATE : 0);
     *stage = "open";
     int rc = sqlite3_open_v2(path, &s->db, oflags, NULL);
-    if (rc != SQLITE_OK) return s->db ? sq_fail(s, rc) : WL_ENOMEM;
+    if (rc != SQLITE_OK)
+        return s->db ? sq_fail(s, rc) : WL_ENOMEM;
     sqlite3_extended_result_codes(s->db, 1);
     sqlite3_busy_timeout(s->db, SQ_BUSY_TIMEOUT_MS);
 
     wl_status ws = WL_OK;
     *stage = "configure";
-    if (!(flags & WL_STORE_READONLY)) ws = sq_configure_writer(s);
-    if (ws != WL_OK) return ws;
+    if (!(flags & WL_STORE_READONLY))
+        ws = sq_configure_writer(s);
+    if (ws != WL_OK)
+        return ws;
     *stage = "migrate";
     if (flags & WL_STORE_MIGRATE) {
         rc = wl_sqlite_migrate(s->db, s->err, sizeof s->err);
-        if (rc != SQLITE_OK) return sq_map(rc);
+        if (rc != SQLITE_OK)
+            return sq_map(rc);
     }
     *stage = "check schema";
     ws = sq_check_schema(s);
-    if (ws != WL_OK) return ws;
+    if (ws != WL_OK)
+        return ws;
     *stage = "prepare";
     return sq_prepare_all(s);
 }
@@ -418,7 +438,8 @@ static wl_status sq_setup(struct sq_store *s, const char *path, unsigned flags, 
 static wl_status sq_open(const char *dsn, unsigned flags, wl_store **out)
 {
     const unsigned known = WL_STORE_MIGRATE | WL_STORE_READONLY;
-    if (!out) return WL_EINVAL;
+    if (!out)
+        return WL_EINVAL;
     *out = NULL;
     sq_open_err[0] = '\0';
     if (!dsn || (flags & ~known) || (flags & known) == known) {
@@ -447,7 +468,8 @@ static wl_status sq_schema_version(wl_store *st, int *out)
     struct sq_store *s = sq_cast(st);
     sqlite3_stmt *q = sq_stmt(s, SQ_SCHEMA_VERSION);
     wl_status ws = sq_fetch_one(s, q);
-    if (ws != WL_OK) return ws == WL_ENOTFOUND ? WL_EIO : ws;
+    if (ws != WL_OK)
+        return ws == WL_ENOTFOUND ? WL_EIO : ws;
     *out = sqlite3_column_int(q, 0);
     sq_done(q);
     return WL_OK;
@@ -464,36 +486,49 @@ static wl_status sq_link_get(wl_store *st, const char *key, size_t key_len, wl_l
                              size_t cap)
 {
     struct sq_store *s = sq_cast(st);
-    if (!sq_key_ok(key_len)) return WL_ENOTFOUND; /* could never have been inserted */
+    if (!sq_key_ok(key_len))
+        return WL_ENOTFOUND; /* could never have been inserted */
     sqlite3_stmt *q = sq_stmt(s, SQ_LINK_GET);
     wl_status ws = sq_check(s, q, sq_bind_str(q, 1, key, key_len));
-    if (ws == WL_OK) ws = sq_fetch_one(s, q);
-    if (ws != WL_OK) return ws;
+    if (ws == WL_OK)
+        ws = sq_fetch_one(s, q);
+    if (ws != WL_OK)
+        return ws;
     wl_link l;
     sq_row_link(q, &l);
     struct sq_out o = {buf, buf ? cap : 0, 0};
     ws = sq_out_put(&o, &l.key, l.key_len);
-    if (ws == WL_OK) ws = sq_out_put(&o, &l.long_url, l.long_url_len);
+    if (ws == WL_OK)
+        ws = sq_out_put(&o, &l.long_url, l.long_url_len);
     sq_done(q);
-    if (ws == WL_OK) *out = l;
+    if (ws == WL_OK)
+        *out = l;
     return ws;
 }
 
 /* Binds and runs the conditional insert; *added is 1 when the row is new. */
 static wl_status sq_link_put(struct sq_store *s, const wl_link *l, int *added)
 {
-    if (!sq_key_ok(l->key_len) || !l->key || !l->long_url || !l->long_url_len) return WL_EINVAL;
+    if (!sq_key_ok(l->key_len) || !l->key || !l->long_url || !l->long_url_len)
+        return WL_EINVAL;
     sqlite3_stmt *q = sq_stmt(s, SQ_LINK_INSERT);
     int rc = sq_bind_str(q, 1, l->key, l->key_len);
-    if (rc == SQLITE_OK) rc = sq_bind_str(q, 2, l->long_url, l->long_url_len);
-    if (rc == SQLITE_OK) rc = sqlite3_bind_int64(q, 3, l->created_at);
-    if (rc == SQLITE_OK) rc = sq_bind_opt(q, 4, l->expires_at);
-    if (rc == SQLITE_OK) rc = sq_bind_opt(q, 5, l->owner_id);
-    if (rc == SQLITE_OK) rc = sqlite3_bind_int64(q, 6, l->flags);
+    if (rc == SQLITE_OK)
+        rc = sq_bind_str(q, 2, l->long_url, l->long_url_len);
+    if (rc == SQLITE_OK)
+        rc = sqlite3_bind_int64(q, 3, l->created_at);
+    if (rc == SQLITE_OK)
+        rc = sq_bind_opt(q, 4, l->expires_at);
+    if (rc == SQLITE_OK)
+        rc = sq_bind_opt(q, 5, l->owner_id);
+    if (rc == SQLITE_OK)
+        rc = sqlite3_bind_int64(q, 6, l->flags);
     wl_status ws = sq_check(s, q, rc);
-    if (ws != WL_OK) return ws;
+    if (ws != WL_OK)
+        return ws;
     rc = sqlite3_step(q);
-    if (rc != SQLITE_DONE) return sq_check(s, q, rc);
+    if (rc != SQLITE_DONE)
+        return sq_check(s, q, rc);
     *added = sqlite3_changes(s->db) > 0;
     sq_done(q);
     return WL_OK;
@@ -503,21 +538,27 @@ static wl_status sq_link_insert(wl_store *st, const wl_link *link)
 {
     int added = 0;
     wl_status ws = sq_link_put(sq_cast(st), link, &added);
-    if (ws == WL_OK && !added) return WL_EEXISTS;
+    if (ws == WL_OK && !added)
+        return WL_EEXISTS;
     return ws;
 }
 
 static wl_status sq_link_delete(wl_store *st, const char *key, size_t key_len, int64_t owner_id)
 {
     struct sq_store *s = sq_cast(st);
-    if (!sq_key_ok(key_len)) return WL_ENOTFOUND;
+    if (!sq_key_ok(key_len))
+        return WL_ENOTFOUND;
     sqlite3_stmt *q = sq_stmt(s, SQ_LINK_DELETE);
     int rc = sq_bind_str(q, 1, key, key_len);
-    if (rc == SQLITE_OK) rc = sq_bind_opt(q, 2, owner_id);
-    if (rc == SQLITE_OK) rc = sqlite3_bind_int64(q, 3, wl_now_ms());
-    if (rc == SQLITE_OK) rc = sq_run(q);
+    if (rc == SQLITE_OK)
+        rc = sq_bind_opt(q, 2, owner_id);
+    if (rc == SQLITE_OK)
+        rc = sqlite3_bind_int64(q, 3, wl_now_ms());
+    if (rc == SQLITE_OK)
+        rc = sq_run(q);
     wl_status ws = sq_check(s, q, rc);
-    if (ws != WL_OK) return ws;
+    if (ws != WL_OK)
+        return ws;
     return sqlite3_changes(s->db) > 0 ? WL_OK : WL_ENOTFOUND;
 }
 
@@ -528,15 +569,18 @@ static wl_status sq_list_bind(struct sq_store *s, int64_t owner_id, const wl_lin
     int first = !after || (after->created_at == 0 && after->key[0] == '\0');
     sqlite3_stmt *q = sq_stmt(s, first ? SQ_LINK_LIST_FIRST : SQ_LINK_LIST_AFTER);
     int rc = sq_bind_opt(q, 1, owner_id);
-    if (rc == SQLITE_OK) rc = sqlite3_bind_int64(q, 2, limit);
+    if (rc == SQLITE_OK)
+        rc = sqlite3_bind_int64(q, 2, limit);
     if (!first) {
         size_t klen = strnlen(after->key, sizeof after->key);
         if (klen == sizeof after->key) {
             sq_done(q);
             return WL_EINVAL; /* unterminated cursor key */
         }
-        if (rc == SQLITE_OK) rc = sqlite3_bind_int64(q, 3, after->created_at);
-        if (rc == SQLITE_OK) rc = sq_bind_str(q, 4, after->key, klen);
+        if (rc == SQLITE_OK)
+            rc = sqlite3_bind_int64(q, 3, after->created_at);
+        if (rc == SQLITE_OK)
+            rc = sq_bind_str(q, 4, after->key, klen);
     }
     *out = q;
     return sq_check(s, q, rc);
@@ -548,14 +592,17 @@ static wl_status sq_link_list(wl_store *st, int64_t owner_id, const wl_link_curs
     struct sq_store *s = sq_cast(st);
     sqlite3_stmt *q;
     wl_status ws = sq_list_bind(s, owner_id, after, limit, &q);
-    if (ws != WL_OK) return ws;
+    if (ws != WL_OK)
+        return ws;
     int rc;
     while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
         wl_link l;
         sq_row_link(q, &l);
-        if (fn(ctx, &l)) break;
+        if (fn(ctx, &l))
+            break;
     }
-    if (rc != SQLITE_ROW && rc != SQLITE_DONE) return sq_check(s, q, rc);
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+        return sq_check(s, q, rc);
     sq_done(q);
     return WL_OK;
 }
@@ -572,7 +619,8 @@ static wl_status sq_tx(struct sq_store *s, enum sq_stmt_id id)
  * why we roll back, stays the recorded message. */
 static void sq_rollback(struct sq_store *s)
 {
-    if (sqlite3_get_autocommit(s->db)) return;
+    if (sqlite3_get_autocommit(s->db))
+        return;
     sqlite3_stmt *q = sq_stmt(s, SQ_ROLLBACK);
     sqlite3_step(q);
     sq_done(q);
@@ -585,14 +633,16 @@ static wl_status sq_import_rows(struct sq_store *s, wl_link_source_fn src, void 
         wl_link l;
         memset(&l, 0, sizeof l);
         int more = src(ctx, &l);
-        if (more == 0) return WL_OK;
+        if (more == 0)
+            return WL_OK;
         if (more < 0) {
             snprintf(s->err, sizeof s->err, "import source failed (%d)", more);
             return WL_EINVAL;
         }
         int added = 0;
         wl_status ws = sq_link_put(s, &l, &added);
-        if (ws != WL_OK) return ws;
+        if (ws != WL_OK)
+            return ws;
         *n += (uint64_t)added;
     }
 }
@@ -601,16 +651,20 @@ static wl_status sq_link_import(wl_store *st, wl_link_source_fn src, void *ctx, 
 {
     struct sq_store *s = sq_cast(st);
     uint64_t n = 0;
-    if (inserted) *inserted = 0;
+    if (inserted)
+        *inserted = 0;
     wl_status ws = sq_tx(s, SQ_BEGIN);
-    if (ws != WL_OK) return ws;
+    if (ws != WL_OK)
+        return ws;
     ws = sq_import_rows(s, src, ctx, &n);
-    if (ws == WL_OK) ws = sq_tx(s, SQ_COMMIT);
+    if (ws == WL_OK)
+        ws = sq_tx(s, SQ_COMMIT);
     if (ws != WL_OK) {
         sq_rollback(s);
         return ws;
     }
-    if (inserted) *inserted = n;
+    if (inserted)
+        *inserted = n;
     return WL_OK;
 }
 
@@ -620,14 +674,19 @@ static wl_status sq_user_insert(wl_store *st, const char *email, size_t email_le
                                 const char *pwhash, int64_t created_at, int64_t *id_out)
 {
     struct sq_store *s = sq_cast(st);
-    if (!email || !email_len || !pwhash) return WL_EINVAL;
+    if (!email || !email_len || !pwhash)
+        return WL_EINVAL;
     sqlite3_stmt *q = sq_stmt(s, SQ_USER_INSERT);
     int rc = sq_bind_str(q, 1, email, email_len);
-    if (rc == SQLITE_OK) rc = sq_bind_str(q, 2, pwhash, strlen(pwhash));
-    if (rc == SQLITE_OK) rc = sqlite3_bind_int64(q, 3, created_at);
-    if (rc == SQLITE_OK) rc = sq_run(q);
+    if (rc == SQLITE_OK)
+        rc = sq_bind_str(q, 2, pwhash, strlen(pwhash));
+    if (rc == SQLITE_OK)
+        rc = sqlite3_bind_int64(q, 3, created_at);
+    if (rc == SQLITE_OK)
+        rc = sq_run(q);
     wl_status ws = sq_check(s, q, rc);
-    if (ws == WL_OK && id_out) *id_out = sqlite3_last_insert_rowid(s->db);
+    if (ws == WL_OK && id_out)
+        *id_out = sqlite3_last_insert_rowid(s->db);
     return ws;
 }
 
@@ -639,9 +698,11 @@ static wl_status sq_user_out(sqlite3_stmt *q, wl_user *out, char *buf, size_t ca
     sq_row_user(q, &u, &pwhash_len);
     struct sq_out o = {buf, buf ? cap : 0, 0};
     wl_status ws = sq_out_put(&o, &u.email, u.email_len);
-    if (ws == WL_OK) ws = sq_out_put(&o, &u.pwhash, pwhash_len);
+    if (ws == WL_OK)
+        ws = sq_out_put(&o, &u.pwhash, pwhash_len);
     sq_done(q);
-    if (ws == WL_OK) *out = u;
+    if (ws == WL_OK)
+        *out = u;
     return ws;
 }
 
@@ -651,7 +712,8 @@ static wl_status sq_user_get_by_email(wl_store *st, const char *email, size_t em
     struct sq_store *s = sq_cast(st);
     sqlite3_stmt *q = sq_stmt(s, SQ_USER_BY_EMAIL);
     wl_status ws = sq_check(s, q, sq_bind_str(q, 1, email, email_len));
-    if (ws == WL_OK) ws = sq_fetch_one(s, q);
+    if (ws == WL_OK)
+        ws = sq_fetch_one(s, q);
     return ws == WL_OK ? sq_user_out(q, out, buf, cap) : ws;
 }
 
@@ -660,20 +722,25 @@ static wl_status sq_user_get_by_id(wl_store *st, int64_t id, wl_user *out, char 
     struct sq_store *s = sq_cast(st);
     sqlite3_stmt *q = sq_stmt(s, SQ_USER_BY_ID);
     wl_status ws = sq_check(s, q, sqlite3_bind_int64(q, 1, id));
-    if (ws == WL_OK) ws = sq_fetch_one(s, q);
+    if (ws == WL_OK)
+        ws = sq_fetch_one(s, q);
     return ws == WL_OK ? sq_user_out(q, out, buf, cap) : ws;
 }
 
 static wl_status sq_user_set_pwhash(wl_store *st, int64_t id, const char *pwhash)
 {
     struct sq_store *s = sq_cast(st);
-    if (!pwhash) return WL_EINVAL;
+    if (!pwhash)
+        return WL_EINVAL;
     sqlite3_stmt *q = sq_stmt(s, SQ_USER_SET_PWHASH);
     int rc = sqlite3_bind_int64(q, 1, id);
-    if (rc == SQLITE_OK) rc = sq_bind_str(q, 2, pwhash, strlen(pwhash));
-    if (rc == SQLITE_OK) rc = sq_run(q);
+    if (rc == SQLITE_OK)
+        rc = sq_bind_str(q, 2, pwhash, strlen(pwhash));
+    if (rc == SQLITE_OK)
+        rc = sq_run(q);
     wl_status ws = sq_check(s, q, rc);
-    if (ws != WL_OK) return ws;
+    if (ws != WL_OK)
+        return ws;
     return sqlite3_changes(s->db) > 0 ? WL_OK : WL_ENOTFOUND;
 }
 
@@ -686,9 +753,11 @@ static wl_status sq_user_list(wl_store *st, wl_user_fn fn, void *ctx)
         wl_user u;
         size_t pwhash_len;
         sq_row_user(q, &u, &pwhash_len);
-        if (fn(ctx, &u)) break;
+        if (fn(ctx, &u))
+            break;
     }
-    if (rc != SQLITE_ROW && rc != SQLITE_DONE) return sq_check(s, q, rc);
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+        return sq_check(s, q, rc);
     sq_done(q);
     return WL_OK;
 }
@@ -701,16 +770,23 @@ static wl_status sq_apikey_insert(wl_store *st, int64_t user_id, const char *nam
                                   int64_t *id_out)
 {
     struct sq_store *s = sq_cast(st);
-    if (!hash) return WL_EINVAL;
+    if (!hash)
+        return WL_EINVAL;
     sqlite3_stmt *q = sq_stmt(s, SQ_KEY_INSERT);
     int rc = sqlite3_bind_int64(q, 1, user_id);
-    if (rc == SQLITE_OK) rc = sq_bind_str(q, 2, name, name_len);
-    if (rc == SQLITE_OK) rc = sq_bind_str(q, 3, prefix, prefix_len);
-    if (rc == SQLITE_OK) rc = sqlite3_bind_blob(q, 4, hash, WL_APIKEY_HASH_LEN, SQLITE_STATIC);
-    if (rc == SQLITE_OK) rc = sqlite3_bind_int64(q, 5, created_at);
-    if (rc == SQLITE_OK) rc = sq_run(q);
+    if (rc == SQLITE_OK)
+        rc = sq_bind_str(q, 2, name, name_len);
+    if (rc == SQLITE_OK)
+        rc = sq_bind_str(q, 3, prefix, prefix_len);
+    if (rc == SQLITE_OK)
+        rc = sqlite3_bind_blob(q, 4, hash, WL_APIKEY_HASH_LEN, SQLITE_STATIC);
+    if (rc == SQLITE_OK)
+        rc = sqlite3_bind_int64(q, 5, created_at);
+    if (rc == SQLITE_OK)
+        rc = sq_run(q);
     wl_status ws = sq_check(s, q, rc);
-    if (ws == WL_OK && id_out) *id_out = sqlite3_last_insert_rowid(s->db);
+    if (ws == WL_OK && id_out)
+        *id_out = sqlite3_last_insert_rowid(s->db);
     return ws;
 }
 
@@ -718,18 +794,24 @@ static wl_status sq_apikey_get_by_hash(wl_store *st, const unsigned char hash[WL
                                        wl_apikey *out, char *buf, size_t cap)
 {
     struct sq_store *s = sq_cast(st);
-    if (!hash) return WL_EINVAL;
+    if (!hash)
+        return WL_EINVAL;
     sqlite3_stmt *q = sq_stmt(s, SQ_KEY_BY_HASH);
     wl_status ws = sq_check(s, q, sqlite3_bind_blob(q, 1, hash, WL_APIKEY_HASH_LEN, SQLITE_STATIC));
-    if (ws == WL_OK) ws = sq_fetch_one(s, q);
-    if (ws != WL_OK) return ws;
+    if (ws == WL_OK)
+        ws = sq_fetch_one(s, q);
+    if (ws != WL_OK)
+        return ws;
     wl_apikey k;
     ws = sq_row_apikey(q, &k);
     struct sq_out o = {buf, buf ? cap : 0, 0};
-    if (ws == WL_OK) ws = sq_out_put(&o, &k.name, k.name_len);
-    if (ws == WL_OK) ws = sq_out_put(&o, &k.prefix, k.prefix_len);
+    if (ws == WL_OK)
+        ws = sq_out_put(&o, &k.name, k.name_len);
+    if (ws == WL_OK)
+        ws = sq_out_put(&o, &k.prefix, k.prefix_len);
     sq_done(q);
-    if (ws == WL_OK) *out = k;
+    if (ws == WL_OK)
+        *out = k;
     return ws;
 }
 
@@ -738,14 +820,17 @@ static wl_status sq_apikey_list(wl_store *st, int64_t user_id, wl_apikey_fn fn, 
     struct sq_store *s = sq_cast(st);
     sqlite3_stmt *q = sq_stmt(s, SQ_KEY_LIST);
     wl_status ws = sq_check(s, q, sqlite3_bind_int64(q, 1, user_id));
-    if (ws != WL_OK) return ws;
+    if (ws != WL_OK)
+        return ws;
     int rc;
     while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
         wl_apikey k;
         ws = sq_row_apikey(q, &k);
-        if (ws != WL_OK || fn(ctx, &k)) break;
+        if (ws != WL_OK || fn(ctx, &k))
+            break;
     }
-    if (rc != SQLITE_ROW && rc != SQLITE_DONE) return sq_check(s, q, rc);
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+        return sq_check(s, q, rc);
     sq_done(q);
     return ws;
 }
@@ -753,9 +838,11 @@ static wl_status sq_apikey_list(wl_store *st, int64_t user_id, wl_apikey_fn fn, 
 /* Runs a bound UPDATE; WL_ENOTFOUND when it matched no row. */
 static wl_status sq_update_one(struct sq_store *s, sqlite3_stmt *q, int rc)
 {
-    if (rc == SQLITE_OK) rc = sq_run(q);
+    if (rc == SQLITE_OK)
+        rc = sq_run(q);
     wl_status ws = sq_check(s, q, rc);
-    if (ws != WL_OK) return ws;
+    if (ws != WL_OK)
+        return ws;
     return sqlite3_changes(s->db) > 0 ? WL_OK : WL_ENOTFOUND;
 }
 
@@ -764,8 +851,10 @@ static wl_status sq_apikey_revoke(wl_store *st, int64_t user_id, int64_t id, int
     struct sq_store *s = sq_cast(st);
     sqlite3_stmt *q = sq_stmt(s, SQ_KEY_REVOKE);
     int rc = sqlite3_bind_int64(q, 1, user_id);
-    if (rc == SQLITE_OK) rc = sqlite3_bind_int64(q, 2, id);
-    if (rc == SQLITE_OK) rc = sqlite3_bind_int64(q, 3, now);
+    if (rc == SQLITE_OK)
+        rc = sqlite3_bind_int64(q, 2, id);
+    if (rc == SQLITE_OK)
+        rc = sqlite3_bind_int64(q, 3, now);
     return sq_update_one(s, q, rc);
 }
 
@@ -774,7 +863,8 @@ static wl_status sq_apikey_touch(wl_store *st, int64_t id, int64_t when)
     struct sq_store *s = sq_cast(st);
     sqlite3_stmt *q = sq_stmt(s, SQ_KEY_TOUCH);
     int rc = sqlite3_bind_int64(q, 1, id);
-    if (rc == SQLITE_OK) rc = sqlite3_bind_int64(q, 2, when);
+    if (rc == SQLITE_OK)
+        rc = sqlite3_bind_int64(q, 2, when);
     return sq_update_one(s, q, rc);
 }
 

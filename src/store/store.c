@@ -15,21 +15,26 @@ static const wl_store_ops *const backends[] = {
 
 const wl_store_ops *wl_store_backend(const char *name)
 {
-    if (!name) return NULL;
+    if (!name)
+        return NULL;
     for (size_t i = 0; i < sizeof backends / sizeof backends[0]; i++) {
-        if (strcmp(backends[i]->name, name) == 0) return backends[i];
+        if (strcmp(backends[i]->name, name) == 0)
+            return backends[i];
     }
     return NULL;
 }
 
 wl_status wl_store_open(const char *backend, const char *dsn, unsigned flags, wl_store **out)
 {
-    if (!out) return WL_EINVAL;
+    if (!out)
+        return WL_EINVAL;
     *out = NULL;
     const wl_store_ops *ops = wl_store_backend(backend);
-    if (!ops) return WL_EUNSUPPORTED;
+    if (!ops)
+        return WL_EUNSUPPORTED;
     /* A table from a newer interface revision could lay out its entries
      * differently; refuse it rather than call through the wrong slot. */
-    if (ops->version != 1) return WL_EUNSUPPORTED;
+    if (ops->version != 1)
+        return WL_EUNSUPPORTED;
     return ops->open(dsn, flags, out);
 }

@@ -162,6 +162,28 @@ static void test_ttl_expiry(void **state)
     wl_cache_free(c);
 }
 
+/* The cache-aside race: a reader reads the store, a writer changes the
+ * store and invalidates, then the reader's stale put must not land. */
+static void test_fill_token_drops_stale_puts(void **state)
+{
+    (void)state;
+    wl_cache *c = new_cache(1 << 20, 0);
+    uint64_t tok = wl_cache_fill_token(c, "k1", 2);
+    wl_cache_invalidate(c, "k1", 2); /* a delete (or alias claim) in between */
+    assert_int_equal(wl_cache_put_if(c, "k1", 2, "old", 3, FOREVER, tok), WL_EBUSY);
+    assert_int_equal(get_at(c, "k1", 1000), WL_EAGAIN);
+    assert_int_equal(wl_cache_put_negative_if(c, "k1", 2, FOREVER, tok), WL_EBUSY);
+    assert_int_equal(get_at(c, "k1", 1000), WL_EAGAIN);
+    /* Without an intervening invalidation the fill lands. */
+    tok = wl_cache_fill_token(c, "k1", 2);
+    assert_int_equal(wl_cache_put_if(c, "k1", 2, "new", 3, FOREVER, tok), WL_OK);
+    assert_get_str(c, "k1", 1000, "new");
+    tok = wl_cache_fill_token(c, "k2", 2);
+    assert_int_equal(wl_cache_put_negative_if(c, "k2", 2, FOREVER, tok), WL_OK);
+    assert_int_equal(get_at(c, "k2", 1000), WL_ENOTFOUND);
+    wl_cache_free(c);
+}
+
 static void test_negative_entries(void **state)
 {
     (void)state;
@@ -550,6 +572,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_new_rejects_bad_arguments),
         cmocka_unit_test(test_put_get_replace),
+        cmocka_unit_test(test_fill_token_drops_stale_puts),
         cmocka_unit_test(test_empty_value_and_empty_key),
         cmocka_unit_test(test_value_longer_than_cap),
         cmocka_unit_test(test_key_length_limit),
