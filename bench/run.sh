@@ -178,9 +178,10 @@ envs=$(env | grep -E '^(BENCH_[A-Z_]+|BIN)=' | sort | tr '\n' ' ' || true)
   echo "seconds=$SECS"
   echo "rounds=$ROUNDS"
   echo "warmup_s=$WARMUP"
+  echo "probe_s=$PROBE"
   echo "nginx_version=$("$NGINX" -v 2>&1 | sed 's|.*nginx/||')"
 } >"$WORK/meta.env"
-printf 'phase\tdist\tserver\tround\tfile\tcpu_s\twall_s\ttarget\tdelay_ms\n' >"$WORK/runs.tsv"
+printf 'phase\tdist\tserver\tround\tfile\tcpu_s\twall_s\ttarget\tdelay_ms\tconns\n' >"$WORK/runs.tsv"
 
 # --- nginx ------------------------------------------------------------------------
 user_line='# not root: no user directive'
@@ -239,28 +240,29 @@ check_same() { # sample keys: Location from each server must equal the TSV's URL
 }
 
 # --- one wrk run ------------------------------------------------------------------
-# run_wrk phase dist server round seconds delay_ms target
+# run_wrk phase dist server round seconds delay_ms target [conns]
 run_wrk() {
-  local phase=$1 dist=$2 srv=$3 round=$4 secs=$5 delay=$6 target=$7
+  local phase=$1 dist=$2 srv=$3 round=$4 secs=$5 delay=$6 target=$7 conns=${8:-$CONNS}
   local file=wrk/$phase-$dist-$srv-$round.txt c0 c1 t0 t1 pids
   pids=$(srv_pids "$srv")
   c0=$(cpu_ticks $pids)
   t0=$(date +%s.%N)
   BENCH_KEYFILE=$KEYFILE BENCH_DIST=$dist BENCH_DELAY_MS=$delay \
     timeout -s INT $((secs + 60)) "${PIN_WRK[@]}" "$WRK_CPUS" \
-    wrk -t1 -c"$CONNS" -d"${secs}s" --timeout 5s --latency -s bench/redirect.lua \
+    wrk -t1 -c"$conns" -d"${secs}s" --timeout 5s --latency -s bench/redirect.lua \
     "http://127.0.0.1:$(srv_port "$srv")/" >"$WORK/$file" 2>&1 ||
     { cat "$WORK/$file" >&2; die "wrk failed ($file)"; }
   t1=$(date +%s.%N)
   c1=$(cpu_ticks $pids)
   alive
   "$PY" bench/report.py wrk "$WORK/$file" >/dev/null || die "cannot parse $file"
-  printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$phase" "$dist" "$srv" "$round" "$file" \
-    "$(calc "($c1 - $c0) / $CLK_TCK")" "$(calc "$t1 - $t0")" "$target" "$delay" \
+  printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$phase" "$dist" "$srv" "$round" "$file" \
+    "$(calc "($c1 - $c0) / $CLK_TCK")" "$(calc "$t1 - $t0")" "$target" "$delay" "$conns" \
     >>"$WORK/runs.tsv"
   LAST=($("$PY" bench/report.py wrk "$WORK/$file")) # rps p50 p99 requests errors non3xx
-  log "$(printf '%-5s %-7s %-3s %-6s %9.0f req/s  p50 %6s us  p99 %7s us  err %s non3xx %s' \
-    "$phase" "$dist" "$srv" "$round" "${LAST[0]}" "${LAST[1]}" "${LAST[2]}" "${LAST[4]}" "${LAST[5]}")"
+  log "$(printf '%-6s %-7s %-3s %-2s %9.0f req/s  p50 %6s us  p99 %7s us  err %s non3xx %s%s' \
+    "$phase" "$dist" "$srv" "$round" "${LAST[0]}" "${LAST[1]}" "${LAST[2]}" "${LAST[4]}" "${LAST[5]}" \
+    "${target:+  (target $target, delay $delay ms, $conns conns)}")"
 }
 
 # --- RSS per cached link: request every key once (sequential walk) -----------------
@@ -315,32 +317,32 @@ median_rps() { # dist srv
     while read -r f; do "$PY" bench/report.py wrk "$WORK/$f" | cut -d' ' -f1; done |
     sort -g | awk '{v[NR] = $1} END {print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2}'
 }
-# A connection's cycle is its delay plus an overhead (response time, wrk's own
-# work), so rate ~ CONNS / (eff(D) + overhead). wrk's timers have whole-ms
-# resolution (redis ae): delay() = k >= 1 fires after k - 0.5 ms on average, k = 0
-# at once; with redirect.lua's random rounding a mean delay D gives
-# eff(D) = D/2 for D < 1, D - 0.5 above. Every run at D with achieved rate a is an
-# overhead sample 1000*CONNS/a - eff(D); the next D aims at the target using the
+# Half load. wrk's delay() timers have whole-ms resolution (redis ae), too coarse
+# for 64 connections at ~50k req/s (a 1.3 ms cycle each), so this phase opens
+# HALF_CONNS = target/100 connections (at least CONNS): each then waits ~10 ms
+# between requests and the timer's granularity is a small error. A connection's
+# cycle is delay + overhead (response time, wrk's own work, timer lateness), so
+# rate = conns / (delay + overhead). Every run at delay d with achieved rate a is
+# an overhead sample 1000*conns/a - d; the next delay aims at the target with the
 # median sample so far (damps the machine's noise).
-declare -A TARGET OVH
-eff() { calc "$1 < 1 ? $1 / 2 : $1 - 0.5"; }
-ovh_sample() { calc "1000*$CONNS/$2 - $(eff "$1")"; } # delay achieved
+declare -A TARGET OVH HCONNS
 delay_for() { # key
-  local m e
+  local m
   m=$(tr ' ' '\n' <<<"${OVH[$1]}" | sed '/^$/d' | sort -g |
     awk '{v[NR] = $1} END {print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2}')
-  e=$(calc "1000*$CONNS/${TARGET[$1]} - $m")
-  calc "$e < 0 ? 0 : ($e < 0.5 ? 2 * $e : $e + 0.5)"
+  calc "1000*${HCONNS[$1]}/${TARGET[$1]} - $m < 0 ? 0 : 1000*${HCONNS[$1]}/${TARGET[$1]} - $m"
 }
+ovh_sample() { calc "1000*${HCONNS[$1]}/$3 - $2"; } # key delay achieved
 if [ "$HALF" = 1 ]; then
   for dist in uniform zipf; do
     for srv in wl ngx; do
       k=$dist.$srv
       TARGET[$k]=$(calc "0.5 * $(median_rps "$dist" "$srv")")
-      OVH[$k]=0.2 # a first guess; the probe measures it
+      HCONNS[$k]=$(awk -v t="${TARGET[$k]}" -v c="$CONNS" 'BEGIN {n = int(t / 100 + 0.5); print (n > c) ? n : c}')
+      OVH[$k]=0.5 # a first guess; the probe measures it
       d=$(delay_for "$k")
-      run_wrk probe "$dist" "$srv" 0 "$PROBE" "$d" "${TARGET[$k]}"
-      OVH[$k]=$(ovh_sample "$d" "${LAST[0]}")
+      run_wrk probe "$dist" "$srv" 0 "$PROBE" "$d" "${TARGET[$k]}" "${HCONNS[$k]}"
+      OVH[$k]=$(ovh_sample "$k" "$d" "${LAST[0]}")
     done
   done
   for r in $(seq "$ROUNDS"); do
@@ -348,8 +350,8 @@ if [ "$HALF" = 1 ]; then
       for srv in wl ngx; do
         k=$dist.$srv
         d=$(delay_for "$k")
-        run_wrk half "$dist" "$srv" "$r" "$SECS" "$d" "${TARGET[$k]}"
-        OVH[$k]="${OVH[$k]} $(ovh_sample "$d" "${LAST[0]}")"
+        run_wrk half "$dist" "$srv" "$r" "$SECS" "$d" "${TARGET[$k]}" "${HCONNS[$k]}"
+        OVH[$k]="${OVH[$k]} $(ovh_sample "$k" "$d" "${LAST[0]}")"
       done
     done
   done

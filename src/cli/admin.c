@@ -1,8 +1,10 @@
 /* admin.c - headless administration on a data directory, safe while the
  * server runs (SQLite serialises writers; busy_timeout makes us wait). */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "cli/cli.h"
 #include "core/apikey.h"
@@ -13,6 +15,10 @@
 
 static int open_store(const wl_config *cfg, wl_store **st)
 {
+    if (mkdir(cfg->data_dir, 0700) != 0 && errno != EEXIST) {
+        fprintf(stderr, "warplink: cannot create %s: %s\n", cfg->data_dir, strerror(errno));
+        return 1;
+    }
     char dsn[1100];
     snprintf(dsn, sizeof(dsn), "%s/links.db", cfg->data_dir);
     wl_status s = wl_store_open("sqlite", dsn, WL_STORE_MIGRATE, st);

@@ -19,6 +19,7 @@ import hmac
 import itertools
 import json
 import os
+import subprocess
 import threading
 import time
 from pathlib import Path
@@ -244,10 +245,9 @@ def mint_jwt(secret, header, payload, alg="HS256"):
 # -- CLI ------------------------------------------------------------------------
 def cli(args, data_dir, stdin=None, timeout=30):
     """Runs `warplink ARGS --data-dir D` (scrubbed env); returns CompletedProcess."""
-    import subprocess
     return subprocess.run([warplink_bin()] + list(args) + ["--data-dir", str(data_dir)],
-                          env=child_env(), input=stdin, capture_output=True, text=True,
-                          timeout=timeout)
+                          env=child_env(), input=stdin, capture_output=True,
+                          encoding="utf-8", errors="replace", timeout=timeout)
 
 
 def run_threads(fn, args_list):

@@ -65,6 +65,17 @@ def test_user_add_weak_password_fails(srv, api):
     assert_problem(api.login(email, "short"), 401, "invalid-credentials")
 
 
+def test_user_add_long_multibyte_password(srv, api):
+    """1024 two-byte characters (2048 bytes) is a valid password over HTTP
+    (8..1024 characters); the CLI must store exactly it, not a prefix."""
+    email = unique_email("climb")
+    pw = "\u00e9" * 1024
+    p = cli(["user", "add", email], srv.data_dir, stdin=pw + "\n")
+    assert p.returncode == 0, p.stderr
+    r = api.login(email, pw)
+    assert r.status_code == 200, f"login with the password given to `user add`: {r.status_code}"
+
+
 def test_user_list_shows_email(srv, api):
     e_cli, e_http = unique_email("listcli"), unique_email("listhttp")
     assert user_add(srv, e_cli).returncode == 0

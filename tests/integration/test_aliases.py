@@ -2,6 +2,10 @@
 (API.md "Links"): validation, uniqueness under concurrency, the negative
 cache, and keys never being reused after DELETE."""
 
+import random
+import threading
+import time
+
 import pytest
 
 from authutil import (Api, assert_link, assert_problem, assert_unauthorized, long_url,
@@ -114,12 +118,24 @@ def test_reserved_alias_400_any_case(api, user, word):
         assert_problem(r, 400, "invalid-alias")
 
 
-def test_alias_wrong_type_400(api, user):
+def test_alias_wrong_type_or_missing_400(api, user):
+    # docs/API.md: a missing or non-string custom_alias is invalid-alias
     r = api.req("POST", "/links/custom", {"long_url": long_url(), "custom_alias": 12345},
                 token=user.token)
-    assert_problem(r, 400)
+    assert_problem(r, 400, "invalid-alias")
     r = api.req("POST", "/links/custom", {"long_url": long_url()}, token=user.token)
-    assert_problem(r, 400)
+    assert_problem(r, 400, "invalid-alias")
+
+
+def test_post_links_ignores_custom_alias(api, user):
+    """docs/API.md: POST /links ignores custom_alias (random key); the alias
+    stays free."""
+    a = alias()
+    r = api.req("POST", "/links", {"long_url": long_url(), "custom_alias": a}, token=user.token)
+    assert r.status_code == 201, r.text
+    assert r.json()["key"] != a
+    assert api.redirect(a).status_code == 404
+    assert api.custom(long_url(), a, token=user.token).status_code == 201
 
 
 def test_alias_taken_409(api, user):
@@ -225,3 +241,83 @@ def test_random_key_cannot_be_claimed_as_alias(api, user):
     key = api.create(url).json()["key"]
     assert_problem(api.custom(long_url(), key, token=user.token), 409, "alias-taken")
     assert_redirects(api, key, url)
+
+
+# -- races between a write and the first read of a key ------------------------------
+# The read path caches what it read from the store (positive or "unknown").
+# A read that started before a write committed must not plant its stale
+# answer in the cache after the write invalidated it. Each trial fires the
+# write and, after a random delay spread over the write's own measured
+# latency, the first GET of the key; then checks the key at once.
+RACE_WORKERS = 4          # independent trial loops in parallel
+RACE_TRIALS = 200         # per worker
+
+
+def _race_worker(api, make_key, write, expect_after, lat, bad, lock):
+    sess_w, sess_r = session(), session()
+    for i in range(RACE_TRIALS):
+        key = make_key(sess_w, i)
+        with lock:
+            spread = sorted(lat)[len(lat) // 2] if lat else 0.002
+        delay = random.uniform(0, spread)
+        out = {}
+
+        def do_write():
+            t0 = time.perf_counter()
+            out["w"] = write(sess_w, key).status_code
+            with lock:
+                lat.append(time.perf_counter() - t0)
+
+        def do_read():
+            time.sleep(delay)
+            out["r"] = sess_r.get(api.base + "/" + key, allow_redirects=False,
+                                  timeout=TIMEOUT).status_code
+
+        ts = [threading.Thread(target=do_write), threading.Thread(target=do_read)]
+        for t in ts:
+            t.start()
+        for t in ts:
+            t.join(TIMEOUT)
+        assert out.get("w") in (201, 204), out
+        after = sess_r.get(api.base + "/" + key, allow_redirects=False, timeout=TIMEOUT)
+        if after.status_code != expect_after:
+            with lock:
+                bad.append((key, out, after.status_code, round(delay * 1000, 2)))
+
+
+def _race(api, make_key, write, expect_after, label):
+    lat, bad, lock = [], [], threading.Lock()
+    run_threads(_race_worker, [(api, make_key, write, expect_after, lat, bad, lock)] *
+                RACE_WORKERS)
+    n = RACE_WORKERS * RACE_TRIALS
+    report_figure(f"{label}: stale answers after the write returned", f"{len(bad)} of {n}")
+    assert not bad, f"{len(bad)}/{n} keys answered stale after the write: {bad[:5]}"
+
+
+def test_race_delete_vs_first_get(api, user):
+    """DELETE -> 204 means the key stops redirecting at once, even when a GET
+    was reading it at that moment."""
+    auth = {"Authorization": "Bearer " + user.token}
+
+    def make_key(s, i):
+        r = s.post(api.base + "/links", json={"long_url": long_url(f"drace/{i}")},
+                   headers=auth, timeout=TIMEOUT)
+        assert r.status_code == 201
+        return r.json()["key"]
+
+    def write(s, key):
+        return s.delete(api.base + "/links/" + key, headers=auth, timeout=TIMEOUT)
+
+    _race(api, make_key, write, 404, "delete vs first GET")
+
+
+def test_race_claim_vs_first_get(api, user):
+    """201 for an alias means it redirects at once, even when a GET of the
+    (then unknown) alias was in flight."""
+    auth = {"Authorization": "Bearer " + user.token}
+
+    def write(s, key):
+        return s.post(api.base + "/links/custom", headers=auth, timeout=TIMEOUT,
+                      json={"long_url": long_url("crace/" + key), "custom_alias": key})
+
+    _race(api, lambda s, i: alias(), write, 302, "claim vs first GET")

@@ -34,7 +34,7 @@ def test_create_201_shape(api, user):
     assert r.status_code == 201, r.text
     doc = r.json()
     assert doc["name"] == "ci"
-    assert isinstance(doc["id"], str) and doc["id"]
+    assert isinstance(doc["id"], str) and doc["id"].isdigit()  # docs/API.md: decimal string
     assert doc["key"].startswith("wl_"), doc
     assert doc["prefix"].startswith("wl_"), doc
     assert doc["key"].startswith(doc["prefix"]) and len(doc["prefix"]) < len(doc["key"])
@@ -119,6 +119,9 @@ def test_revoked_key_fails_on_next_request(api, user):
     assert_unauthorized(api.shorten(long_url(), api_key=k["key"]))
     assert_unauthorized(api.create(long_url(), api_key=k["key"]))
     assert_unauthorized(api.req("GET", "/links", api_key=k["key"]))
+    # docs/API.md: revoked keys disappear from the listing
+    ids = [i["id"] for i in api.list_keys(user.token).json()["items"]]
+    assert k["id"] not in ids
 
 
 def test_revoke_unknown_id_404(api, user):

@@ -7,7 +7,7 @@ import time
 import pytest
 
 from authutil import (PASSWORD, Api, assert_problem, assert_unauthorized, jwt_parts,
-                      long_url, unique, unique_email)
+                      long_url, run_threads, session, unique, unique_email)
 from conftest import report_figure
 
 # Failed logins are rate-limited per IP (default burst 10); this module makes
@@ -28,7 +28,7 @@ def test_register_201(api):
     assert r.headers["Content-Type"].split(";")[0] == "application/json"
     doc = r.json()
     assert doc["email"] == email
-    assert isinstance(doc["user_id"], str) and doc["user_id"], doc
+    assert isinstance(doc["user_id"], str) and doc["user_id"].isdigit(), doc  # docs/API.md
 
 
 def test_register_user_ids_distinct(api):
@@ -60,15 +60,18 @@ def test_register_password_length_bounds_accepted(api, length):
     assert api.login(email, pw).status_code == 200
 
 
-def test_weak_password_counts_characters_not_bytes(api):
-    """API.md: "fewer than 8 characters, or longer than 1024". Seven 2-byte
-    characters are 7 characters (14 bytes): weak. 1024 of them are 1024
-    characters (2048 bytes): acceptable."""
-    assert_problem(api.register(unique_email("mb7"), "\u00e9" * 7), 400, "weak-password")
+@pytest.mark.parametrize("ch", ["\u00e9", "\U0001F600"], ids=["2-byte", "4-byte"])
+def test_weak_password_counts_characters_not_bytes(api, ch):
+    """API.md: "fewer than 8 characters, or longer than 1024". Seven multi-byte
+    characters are 7 characters (14 or 28 bytes): weak. 1024 of them are 1024
+    characters (2048 or 4096 bytes): acceptable; 1025 are not."""
+    assert_problem(api.register(unique_email("mb7"), ch * 7), 400, "weak-password")
+    assert_problem(api.register(unique_email("mb1025"), ch * 1025), 400, "weak-password")
     email = unique_email("mb1024")
-    r = api.register(email, "\u00e9" * 1024)
+    r = api.register(email, ch * 1024)
     assert r.status_code == 201, r.text
-    assert api.login(email, "\u00e9" * 1024).status_code == 200
+    assert api.login(email, ch * 1024).status_code == 200
+    assert_problem(api.login(email, ch * 1023), 401, "invalid-credentials")
 
 
 def test_register_email_taken_409(api):
@@ -78,8 +81,8 @@ def test_register_email_taken_409(api):
 
 
 def test_register_email_domain_case_variant_taken(api):
-    """The domain of an address is case-insensitive: a@EXAMPLE.com is the
-    mailbox a@example.com, so it is taken."""
+    """The domain of an address is case-insensitive (docs/API.md:
+    "A@EXAMPLE.com and A@example.com are the same account")."""
     local = unique("Case")
     r = api.register(f"{local}@example.com")
     assert r.status_code == 201, r.text
@@ -90,12 +93,16 @@ def test_register_email_domain_case_variant_taken(api):
 
 
 def test_register_local_part_case_preserved(api):
-    """The local part keeps its case (src/core/email.h: RFC 5321 lets
-    "Bob" and "bob" be different mailboxes); the domain is lower-cased."""
+    """The local part keeps its case (docs/API.md; RFC 5321 lets "Bob" and
+    "bob" be different mailboxes); the domain is lower-cased."""
     local = unique("MiXeD")
     r = api.register(f"{local}@EXAMPLE.com")
     assert r.status_code == 201, r.text
     assert r.json()["email"] == f"{local}@example.com"
+    # a different local-part case is a different account
+    r = api.register(f"{local.lower()}@example.com")
+    assert r.status_code == 201, r.text
+    assert r.json()["email"] == f"{local.lower()}@example.com"
 
 
 @pytest.mark.parametrize("body", [
@@ -161,7 +168,7 @@ def test_login_latency_figures(api):
         dt, r = timed(lambda: api.login(email))
         assert r.status_code == 200
         ok.append(dt)
-    for _ in range(5):
+    for _ in range(3):
         dt, r = timed(lambda: api.login(email, "nope " + PASSWORD))
         assert r.status_code == 401
         wrong.append(dt)
@@ -170,7 +177,7 @@ def test_login_latency_figures(api):
         unknown.append(dt)
     report_figure("login latency p50 (20 correct logins)",
                   f"{statistics.median(ok) * 1000:.1f} ms")
-    report_figure("login latency p50 wrong password / unknown email (5 each)",
+    report_figure("login latency p50 wrong password / unknown email (3 each)",
                   f"{statistics.median(wrong) * 1000:.1f} ms / "
                   f"{statistics.median(unknown) * 1000:.1f} ms")
 
@@ -210,3 +217,25 @@ def test_invalid_credentials_on_optional_endpoint_401(api):
     fall back to an anonymous link."""
     assert_unauthorized(api.create(long_url(), headers={"Authorization": "Bearer garbage"}))
     assert_unauthorized(api.create(long_url(), api_key="wl_not_a_real_key"))
+
+
+def test_concurrent_registration_one_winner(api):
+    """Ten simultaneous registrations of one address: exactly one account."""
+    email = unique_email("conc")
+    pws = [f"password-{i}-{unique('p')}" for i in range(10)]
+
+    def reg(pw):
+        r = session().post(api.base + "/auth/register", json={"email": email, "password": pw},
+                           timeout=30)
+        return pw, r
+
+    results = run_threads(reg, [(pw,) for pw in pws])
+    codes = sorted(r.status_code for _, r in results)
+    assert codes == [201] + [409] * 9, codes
+    for _, r in results:
+        if r.status_code == 409:
+            assert_problem(r, 409, "email-taken")
+    winner = [pw for pw, r in results if r.status_code == 201][0]
+    assert api.login(email, winner).status_code == 200
+    loser = [pw for pw in pws if pw != winner][0]
+    assert_problem(api.login(email, loser), 401, "invalid-credentials")

@@ -136,6 +136,12 @@ def test_expired_401(api, user, key):
     assert_unauthorized(probe(api, tok))
 
 
+def test_not_yet_valid_401(api, user, key):
+    kid, secret = key
+    now = int(time.time())
+    assert_unauthorized(probe(api, mint_jwt(secret, header(kid), claims(user, nbf=now + 3600))))
+
+
 def test_wrong_audience_401(api, user, key):
     kid, secret = key
     assert_unauthorized(probe(api, mint_jwt(secret, header(kid), claims(user, aud="other"))))

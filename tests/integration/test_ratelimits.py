@@ -11,8 +11,6 @@ T and checks both bounds, so a slow machine cannot make it flaky."""
 import math
 import time
 
-import pytest
-
 from authutil import (PASSWORD, Api, assert_problem, assert_rate_limited, assert_unauthorized,
                       long_url, poll, unique_email)
 from conftest import report_figure

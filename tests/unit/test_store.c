@@ -104,7 +104,8 @@ static int count_migration_rows(const char *path)
     assert_int_equal(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
     assert_int_equal(sqlite3_prepare_v2(db, "SELECT count(*) FROM schema_migrations", -1, &q, NULL),
                      SQLITE_OK);
-    if (sqlite3_step(q) == SQLITE_ROW) n = sqlite3_column_int(q, 0);
+    if (sqlite3_step(q) == SQLITE_ROW)
+        n = sqlite3_column_int(q, 0);
     sqlite3_finalize(q);
     sqlite3_close(db);
     return n;
@@ -292,7 +293,8 @@ static void *race_thread(void *arg)
 {
     struct racer *r = arg;
     wl_store *st;
-    if (wl_store_open(BACKEND, r->path, 0, &st) != WL_OK) return (void *)1;
+    if (wl_store_open(BACKEND, r->path, 0, &st) != WL_OK)
+        return (void *)1;
     for (int i = 0; i < r->rounds; i++) {
         char key[32];
         snprintf(key, sizeof key, "race%d", i);
@@ -407,7 +409,8 @@ static void list_all(wl_store *st, int64_t owner, unsigned limit, struct page *a
             memcpy(all->keys[all->n], p.keys[i], sizeof p.keys[i]);
             all->created[all->n++] = p.created[i];
         }
-        if (p.n < (int)limit) break;
+        if (p.n < (int)limit)
+            break;
         cur = p.cur;
     }
 }
@@ -623,8 +626,10 @@ struct gen {
 static int gen_links(void *ctx, wl_link *l)
 {
     struct gen *g = ctx;
-    if (g->next == g->fail_at) return -1;
-    if (g->next >= g->count) return 0;
+    if (g->next == g->fail_at)
+        return -1;
+    if (g->next >= g->count)
+        return 0;
     int i = g->next++;
     int k = (i % 97 == 96) ? i - 50 : i;
     snprintf(g->key, sizeof g->key, "imp%06d", k);
