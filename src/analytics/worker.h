@@ -32,9 +32,10 @@ extern const double wl_worker_commit_bounds[WL_WORKER_COMMIT_BUCKETS];
  * read (relaxed) by any thread. Owned by whoever runs the worker; it must
  * outlive every wl_worker that points at it. Zero-initialise it. */
 typedef struct wl_worker_metrics {
-    _Atomic uint64_t consumed; /* events decoded and committed */
-    _Atomic uint64_t corrupt;  /* records that failed to decode, skipped */
-    _Atomic uint64_t batches;  /* committed transactions */
+    _Atomic uint64_t consumed;   /* events decoded and committed */
+    _Atomic uint64_t corrupt;    /* records that failed to decode, skipped */
+    _Atomic uint64_t torn_bytes; /* skipped torn tails of sealed segments (writer crashed) */
+    _Atomic uint64_t batches;    /* committed transactions */
     _Atomic uint64_t commit_errors;
     _Atomic uint64_t read_errors;
     _Atomic uint64_t reclaim_errors;

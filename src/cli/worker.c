@@ -51,11 +51,12 @@ static void print_summary(wl_worker_metrics *m, int64_t started_ms)
         commits += atomic_load(&m->commit_hist[i]);
     fprintf(stderr,
             "warplink: worker stopped after %.1f s: %llu events consumed, %llu corrupt, %llu "
-            "commits (%llu with events, mean %.2f ms), %llu commit errors, queue depth %llu "
-            "bytes\n",
+            "torn bytes, %llu commits (%llu with events, mean %.2f ms), %llu commit errors, "
+            "queue depth %llu bytes\n",
             (double)(wl_now_ms() - started_ms) / 1000.0,
             (unsigned long long)atomic_load(&m->consumed),
-            (unsigned long long)atomic_load(&m->corrupt), (unsigned long long)batches,
+            (unsigned long long)atomic_load(&m->corrupt),
+            (unsigned long long)atomic_load(&m->torn_bytes), (unsigned long long)batches,
             (unsigned long long)commits, commits ? (double)ns / 1e6 / (double)commits : 0.0,
             (unsigned long long)atomic_load(&m->commit_errors),
             (unsigned long long)atomic_load(&m->depth_bytes));

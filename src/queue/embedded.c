@@ -30,7 +30,11 @@
  * Disk budget. disk_bytes is an atomic counter: producers add what they
  * write; each commit-thread tick re-measures the segment files and applies
  * the difference, which picks up reclaims done by a consumer in any process.
- * An append is refused (dropped, counted) when it would exceed the budget.
+ * An append is refused (dropped, counted) when it would exceed the budget;
+ * the producer then also rotates away from a non-empty active segment, so
+ * everything it wrote is in sealed segments a consumer can reclaim (the
+ * newest segment of a partition never is) and the budget frees once the
+ * consumer has caught up, whatever segment_bytes is.
  *
  * Read path: see the note at the top of embedded_read.c.
  *
@@ -438,6 +442,11 @@ static wl_status emb_append(wl_queue_producer *p_, const uint8_t *buf, size_t le
     emb_producer *p = (emb_producer *)p_;
     emb_queue *q = p->q;
     if (atomic_load_explicit(&q->disk_bytes, memory_order_relaxed) + len > q->budget) {
+        /* Seal what this producer wrote, so that a consumer can reclaim all
+         * of it (the newest segment never is): see "Disk budget" above. A
+         * failed rotation is retried at the next refused append. */
+        if (p->seg_size > 0)
+            (void)rotate(p);
         count(&q->dropped_full, events);
         return WL_EFULL;
     }

@@ -17,6 +17,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "analytics/astore.h"
 #include "analytics/astore_sqlite.h"
@@ -336,6 +338,31 @@ static void test_run_stops_on_flag(void **state)
     assert_counts(f);
 }
 
+/* A sealed segment whose last record was cut short (a writer that crashed
+ * mid-write): the intact records count, the torn bytes are reported in the
+ * metrics, and nothing is counted as corrupt. */
+static void test_torn_tail_is_reported(void **state)
+{
+    fixture *f = *state;
+    produce(f, 0, 100, 0);
+    wl_queue_producer_free(f->prod[0]);
+    f->prod[0] = NULL;
+    char seg[160];
+    snprintf(seg, sizeof(seg), "%s/part-000/%020d.seg", f->queue_dir, 1);
+    struct stat sb;
+    assert_int_equal(stat(seg, &sb), 0);
+    assert_int_equal(truncate(seg, sb.st_size - 10), 0);
+    /* a new producer starts a new segment: the cut one is sealed now */
+    assert_int_equal(wl_queue_producer_new(f->q, 0, &f->prod[0]), WL_OK);
+    wl_worker *w = open_worker(f, 64);
+    run_until_caught_up(w);
+    wl_worker_close(w);
+    assert_int_equal(atomic_load(&f->metrics.consumed), f->produced - 1);
+    assert_int_equal(atomic_load(&f->metrics.corrupt), 0);
+    uint64_t torn = atomic_load(&f->metrics.torn_bytes);
+    assert_true(torn > 0 && torn < WL_CLICK_EVENT_MAX_ENCODED);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -345,6 +372,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_failed_commit_is_retried_in_place, setup, teardown),
         cmocka_unit_test_setup_teardown(test_second_worker_is_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(test_run_stops_on_flag, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_torn_tail_is_reported, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
