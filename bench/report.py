@@ -140,8 +140,9 @@ def summary(workdir, out_md):
 
     add("### Full load")
     add("")
-    add("| distribution | server | req/s | p50 | p99 | CPU µs/req | CPU util | wrk CPU util | errors / non-3xx |")
-    add("|---|---|---:|---:|---:|---:|---:|---:|---:|")
+    add("| distribution | server | req/s | best round req/s | p50 | p99 | CPU µs/req | CPU util "
+        "| wrk CPU util | errors / non-3xx |")
+    add("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|")
     full = {}
     for d in dists:
         for s in ("wl", "ngx"):
@@ -151,14 +152,15 @@ def summary(workdir, out_md):
             m = {k: med(rs, k) for k in ("rps", "p50", "p99", "cpu_us_per_req", "util", "wrk_util")}
             m["bad"] = sum(r["errors"] for r in rs), sum(r["non3xx"] for r in rs)
             m["n"] = len(rs)
+            m["best"] = max(r["rps"] for r in rs)
             full[(d, s)] = m
-            add("| %s | %s | %s | %s | %s | %.2f | %.0f%% | %.0f%% | %d / %d |" % (
-                d, NAMES[s], fmt_rate(m["rps"]), fmt_us(m["p50"]), fmt_us(m["p99"]),
+            add("| %s | %s | %s | %s | %s | %s | %.2f | %.0f%% | %.0f%% | %d / %d |" % (
+                d, NAMES[s], fmt_rate(m["rps"]), fmt_rate(m["best"]), fmt_us(m["p50"]), fmt_us(m["p99"]),
                 m["cpu_us_per_req"], 100 * m["util"], 100 * m["wrk_util"], m["bad"][0], m["bad"][1]))
         if (d, "wl") in full and (d, "ngx") in full:
             a, b = full[(d, "wl")], full[(d, "ngx")]
-            add("| %s | **WarpLink / nginx** | **%s** | %s | %s | %s | | | |" % (
-                d, ratio(a["rps"], b["rps"]), ratio(a["p50"], b["p50"]),
+            add("| %s | **WarpLink / nginx** | **%s** | %s | %s | %s | **%s** | | | |" % (
+                d, ratio(a["rps"], b["rps"]), ratio(a["best"], b["best"]), ratio(a["p50"], b["p50"]),
                 ratio(a["p99"], b["p99"]), ratio(a["cpu_us_per_req"], b["cpu_us_per_req"])))
     add("")
 
@@ -171,7 +173,10 @@ def summary(workdir, out_md):
             "(each waits ~10 ms between requests) instead of %s; the delay is computed from "
             "target rate and connection count, corrected by the overhead measured in a %s s "
             "probe and in every round. A round counts if its achieved rate is within ±15%% of "
-            "the target; p50/p99 are medians over those rounds." %
+            "the target; p50/p99 are medians over those rounds. Requests leave wrk in 1-ms "
+            "ticks (bursts of rate/1000) and wrk's timer bookkeeping for hundreds of "
+            "connections adds to what it measures, so half-load latency is above full-load "
+            "p50: compare the two servers here, not the two phases." %
             (meta.get("conns", "?"), meta.get("probe_s", "3")))
         add("")
         add("| distribution | server | target req/s | connections | achieved req/s (median) "

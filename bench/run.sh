@@ -324,7 +324,9 @@ median_rps() { # dist srv
 # cycle is delay + overhead (response time, wrk's own work, timer lateness), so
 # rate = conns / (delay + overhead). Every run at delay d with achieved rate a is
 # an overhead sample 1000*conns/a - d; the next delay aims at the target with the
-# median sample so far (damps the machine's noise).
+# median sample so far (damps the machine's noise). A sample is clamped to 30% of
+# the ~10 ms interval: a run in which other work starved wrk or the server says
+# nothing about the overhead and would otherwise drive the delay to 0.
 declare -A TARGET OVH HCONNS
 delay_for() { # key
   local m
@@ -332,7 +334,10 @@ delay_for() { # key
     awk '{v[NR] = $1} END {print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2}')
   calc "1000*${HCONNS[$1]}/${TARGET[$1]} - $m < 0 ? 0 : 1000*${HCONNS[$1]}/${TARGET[$1]} - $m"
 }
-ovh_sample() { calc "1000*${HCONNS[$1]}/$3 - $2"; } # key delay achieved
+ovh_sample() { # key delay achieved
+  local i=$(calc "1000*${HCONNS[$1]}/${TARGET[$1]}") o=$(calc "1000*${HCONNS[$1]}/$3 - $2")
+  calc "$o < 0 ? 0 : ($o > 0.3 * $i ? 0.3 * $i : $o)"
+}
 if [ "$HALF" = 1 ]; then
   for dist in uniform zipf; do
     for srv in wl ngx; do

@@ -5,8 +5,11 @@
  * user agents, 50 referrers, 5,000 client addresses - then times one
  * wl_worker from open to caught up and prints events/s. The worker does the
  * real work: decode, classify, referrer host, visitor hash, aggregate, one
- * SQLite transaction (WAL, synchronous=FULL) per batch, reclaim.
+ * SQLite transaction (WAL, synchronous=FULL) per batch, reclaim. It also
+ * prints the CPU time of the worker phase (all threads), steadier than wall
+ * time on a shared machine.
  *
+ *   bench/worker.sh [events] [runs]   (builds, runs, prints medians), or by hand:
  *   make BUILD=build-worker build-worker/libwarplink.a
  *   cc -std=c11 -D_GNU_SOURCE -O2 -Isrc bench/worker_bench.c build-worker/libwarplink.a \
  *      $(pkg-config --libs sqlite3 libsodium jansson libmaxminddb zlib) -pthread -lm \
@@ -18,6 +21,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "analytics/event.h"
 #include "analytics/worker.h"
@@ -34,6 +38,14 @@ static const char *const uas[] = {
     "Mozilla/5.0 (X11; Linux x86_64; rv:120.0) Gecko/20100101 Firefox/120.0",
     "Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)",
 };
+
+/* CPU seconds of the whole process (every thread) so far. */
+static double cpu_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
 
 static int rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
 {
@@ -108,20 +120,24 @@ int main(int argc, char **argv)
                            .batch_wait_ms = 0,
                            .metrics = &m};
     wl_worker *w;
+    double c1 = cpu_s();
     if (wl_worker_open(&wc, &w, err, sizeof(err)) != WL_OK)
         return fprintf(stderr, "%s\n", err), 1;
     wl_status st;
     while ((st = wl_worker_step(w)) == WL_OK)
         ;
     int64_t t2 = wl_mono_ms();
+    double c2 = cpu_s();
     wl_worker_close(w);
     uint64_t done = atomic_load(&m.consumed), commits = atomic_load(&m.batches);
-    printf("filled %lu events in %.2f s; worker (batch_max %u): %llu events in %.2f s = %.0f "
-           "events/s, %llu commits, mean commit %.1f ms, result %s\n",
-           n, (double)(t1 - t0) / 1000, batch, (unsigned long long)done, (double)(t2 - t1) / 1000,
-           (double)done * 1000.0 / (double)(t2 - t1 ? t2 - t1 : 1), (unsigned long long)commits,
-           commits ? (double)atomic_load(&m.commit_ns_sum) / 1e6 / (double)commits : 0.0,
-           wl_strerror(st));
+    printf(
+        "filled %lu events in %.2f s; worker (batch_max %u): %llu events in %.2f s = %.0f "
+        "events/s, cpu %.2f s (%.0f events/cpu-s), %llu commits, mean commit %.1f ms, result %s\n",
+        n, (double)(t1 - t0) / 1000, batch, (unsigned long long)done, (double)(t2 - t1) / 1000,
+        (double)done * 1000.0 / (double)(t2 - t1 ? t2 - t1 : 1), c2 - c1,
+        (double)done / (c2 - c1 > 0 ? c2 - c1 : 1e-9), (unsigned long long)commits,
+        commits ? (double)atomic_load(&m.commit_ns_sum) / 1e6 / (double)commits : 0.0,
+        wl_strerror(st));
     nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
     return done == n ? 0 : 1;
 }
