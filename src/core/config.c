@@ -55,7 +55,7 @@ static const opt options[] = {
      "disk budget of the click queue; beyond it clicks are dropped and counted"},
     {"queue-fsync-ms", S, T_UINT, F(queue_fsync_ms), "200",
      "group-commit interval of the click queue, ms (power-loss window)"},
-    {"batch-max", S | W, T_UINT, F(batch_max), "10000", "analytics batch size at most"},
+    {"batch-max", S | W, T_UINT, F(batch_max), "50000", "analytics batch size at most"},
     {"batch-wait-ms", S | W, T_UINT, F(batch_wait_ms), "200", "analytics batch wait at most, ms"},
     {"geoip-db", S | W, T_STR, F(geoip_db), "", "GeoIP2/GeoLite2 Country .mmdb file"},
     {"jwt-ttl", S, T_UINT, F(jwt_ttl_s), "3600", "access-token lifetime, seconds"},
