@@ -210,10 +210,8 @@ static enum step conn_try_request(wl_conn *c)
         c->head_started_ms = c->loop->now_ms;
         c->deadline_ms = c->head_started_ms + cfg->header_timeout_ms;
     }
-    if (st == WL_HTTP_PARSE_INCOMPLETE) {
-        conn_reserve_input(c, WL_HTTP_MAX_HEAD + 1);
-        return STEP_NEED_MORE;
-    }
+    if (st == WL_HTTP_PARSE_INCOMPLETE)
+        return STEP_NEED_MORE; /* conn_read() grows a full buffer, up to past 8 KiB */
     if (st != WL_HTTP_PARSE_OK) {
         int code = wl_http_parse_status_code(st);
         conn_fail(c, code, problem_slug(code), why);
