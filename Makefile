@@ -99,7 +99,8 @@ test:
 bench:
 	@scripts/deps.sh bench
 	@$(MAKE) --no-print-directory all
-	@bench/run.sh
+	@BIN=$(abspath $(BUILD)/warplink) bench/run.sh
+	@BIN=$(abspath $(BUILD)/warplink) bench/analytics.sh
 
 fuzz:
 	@scripts/deps.sh test
