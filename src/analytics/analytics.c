@@ -16,6 +16,7 @@
 
 #include <pthread.h>
 #include <stdatomic.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <time.h>
@@ -92,6 +93,12 @@ static wl_worker_config worker_config(wl_analytics *a)
 static void *worker_main(void *arg)
 {
     wl_analytics *a = arg;
+    /* Redirects first: this thread only gets CPU the event loops leave idle
+     * (SCHED_IDLE). Under saturation clicks wait in the queue (bounded by
+     * --queue-budget) instead of the worker taking CPU from redirects. */
+    struct sched_param idle = {0};
+    if (pthread_setschedparam(pthread_self(), SCHED_IDLE, &idle) != 0)
+        wl_warn("analytics worker: cannot lower its scheduling priority");
     wl_worker_config wc = worker_config(a);
     bool acquired_before = false, failed = false, busy_logged = false;
     while (!atomic_load(&a->stop)) {
