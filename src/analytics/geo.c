@@ -29,9 +29,11 @@ static wl_status open_error(int mmdb_status, int saved_errno)
 
 wl_status wl_geo_open(const char *mmdb_path, wl_geo **out)
 {
-    if (!mmdb_path || !out) return WL_EINVAL;
+    if (!mmdb_path || !out)
+        return WL_EINVAL;
     wl_geo *g = calloc(1, sizeof *g);
-    if (!g) return WL_ENOMEM;
+    if (!g)
+        return WL_ENOMEM;
     errno = 0;
     int rc = MMDB_open(mmdb_path, MMDB_MODE_MMAP, &g->db);
     if (rc != MMDB_SUCCESS) {
@@ -45,7 +47,8 @@ wl_status wl_geo_open(const char *mmdb_path, wl_geo **out)
 
 void wl_geo_close(wl_geo *g)
 {
-    if (!g) return;
+    if (!g)
+        return;
     MMDB_close(&g->db);
     free(g);
 }
@@ -88,8 +91,10 @@ static bool read_iso_code(MMDB_entry_s *entry, const char *map_name, char out[3]
         return false;
     for (int i = 0; i < 2; i++) {
         char c = data.utf8_string[i];
-        if (c >= 'a' && c <= 'z') c = (char)(c - ('a' - 'A'));
-        if (c < 'A' || c > 'Z') return false;
+        if (c >= 'a' && c <= 'z')
+            c = (char)(c - ('a' - 'A'));
+        if (c < 'A' || c > 'Z')
+            return false;
         out[i] = c;
     }
     out[2] = '\0';
@@ -101,13 +106,18 @@ wl_status wl_geo_country(wl_geo *g, const uint8_t *addr, int family, char out[3]
     struct sockaddr_storage ss;
     int mmdb_error = MMDB_SUCCESS;
 
-    if (out) out[0] = '\0';
-    if (!g || !addr || !out || !make_sockaddr(addr, family, &ss)) return WL_EINVAL;
+    if (out)
+        out[0] = '\0';
+    if (!g || !addr || !out || !make_sockaddr(addr, family, &ss))
+        return WL_EINVAL;
     MMDB_lookup_result_s res =
         MMDB_lookup_sockaddr(&g->db, (const struct sockaddr *)&ss, &mmdb_error);
-    if (mmdb_error == MMDB_IPV6_LOOKUP_IN_IPV4_DATABASE_ERROR) return WL_ENOTFOUND;
-    if (mmdb_error != MMDB_SUCCESS) return WL_ECORRUPT;
-    if (!res.found_entry) return WL_ENOTFOUND;
+    if (mmdb_error == MMDB_IPV6_LOOKUP_IN_IPV4_DATABASE_ERROR)
+        return WL_ENOTFOUND;
+    if (mmdb_error != MMDB_SUCCESS)
+        return WL_ECORRUPT;
+    if (!res.found_entry)
+        return WL_ENOTFOUND;
     if (read_iso_code(&res.entry, "country", out) ||
         read_iso_code(&res.entry, "registered_country", out))
         return WL_OK;

@@ -23,13 +23,15 @@ void wl_hll_add_hash(wl_hll *h, uint64_t hash)
     uint32_t idx = (uint32_t)(hash >> (64 - WL_HLL_P));
     uint64_t rest = hash << WL_HLL_P; /* the 52 bits left, at the top */
     uint8_t rank = rest ? (uint8_t)(__builtin_clzll(rest) + 1) : WL_HLL_MAX_RANK;
-    if (rank > h->reg[idx]) h->reg[idx] = rank;
+    if (rank > h->reg[idx])
+        h->reg[idx] = rank;
 }
 
 void wl_hll_merge(wl_hll *dst, const wl_hll *src)
 {
     for (size_t i = 0; i < WL_HLL_REGISTERS; i++)
-        if (src->reg[i] > dst->reg[i]) dst->reg[i] = src->reg[i];
+        if (src->reg[i] > dst->reg[i])
+            dst->reg[i] = src->reg[i];
 }
 
 uint64_t wl_hll_count(const wl_hll *h)
@@ -44,7 +46,8 @@ uint64_t wl_hll_count(const wl_hll *h)
         zeros += h->reg[i] == 0;
     }
     double est = alpha * m * m / sum;
-    if (est <= 2.5 * m && zeros > 0) est = m * log(m / (double)zeros);
+    if (est <= 2.5 * m && zeros > 0)
+        est = m * log(m / (double)zeros);
     return (uint64_t)llround(est);
 }
 
@@ -74,7 +77,8 @@ static void write_sparse(const wl_hll *h, size_t nonzero, uint8_t *out)
     out[3] = (uint8_t)nonzero;
     uint8_t *p = out + HEADER_LEN + SPARSE_COUNT_LEN;
     for (size_t i = 0; i < WL_HLL_REGISTERS; i++) {
-        if (!h->reg[i]) continue;
+        if (!h->reg[i])
+            continue;
         p[0] = (uint8_t)(i >> 8);
         p[1] = (uint8_t)i;
         p[2] = h->reg[i];
@@ -87,7 +91,8 @@ wl_status wl_hll_serialize(const wl_hll *h, uint8_t *out, size_t cap, size_t *ou
     size_t nonzero = nonzero_registers(h);
     bool use_sparse = sparse_size(nonzero) < WL_HLL_MAX_SERIALIZED;
     size_t need = use_sparse ? sparse_size(nonzero) : WL_HLL_MAX_SERIALIZED;
-    if (cap < need) return WL_EFULL;
+    if (cap < need)
+        return WL_EFULL;
     out[0] = WL_HLL_VERSION;
     if (use_sparse) {
         write_sparse(h, nonzero, out);
@@ -106,17 +111,21 @@ static uint32_t sparse_index(const uint8_t *e)
 
 static wl_status check_dense(const uint8_t *regs, size_t len)
 {
-    if (len != WL_HLL_REGISTERS) return WL_ECORRUPT;
+    if (len != WL_HLL_REGISTERS)
+        return WL_ECORRUPT;
     for (size_t i = 0; i < len; i++)
-        if (regs[i] > WL_HLL_MAX_RANK) return WL_ECORRUPT;
+        if (regs[i] > WL_HLL_MAX_RANK)
+            return WL_ECORRUPT;
     return WL_OK;
 }
 
 static wl_status check_sparse(const uint8_t *body, size_t len)
 {
-    if (len < SPARSE_COUNT_LEN) return WL_ECORRUPT;
+    if (len < SPARSE_COUNT_LEN)
+        return WL_ECORRUPT;
     size_t n = (size_t)body[0] << 8 | body[1];
-    if (n > WL_HLL_REGISTERS || len != SPARSE_COUNT_LEN + SPARSE_ENTRY_LEN * n) return WL_ECORRUPT;
+    if (n > WL_HLL_REGISTERS || len != SPARSE_COUNT_LEN + SPARSE_ENTRY_LEN * n)
+        return WL_ECORRUPT;
     const uint8_t *e = body + SPARSE_COUNT_LEN;
     long prev = -1;
     for (size_t i = 0; i < n; i++, e += SPARSE_ENTRY_LEN) {
@@ -132,15 +141,18 @@ static wl_status check_sparse(const uint8_t *body, size_t len)
  * leaves a half-filled sketch behind. */
 wl_status wl_hll_deserialize(wl_hll *h, const uint8_t *buf, size_t len)
 {
-    if (!buf || len < HEADER_LEN || buf[0] != WL_HLL_VERSION) return WL_ECORRUPT;
+    if (!buf || len < HEADER_LEN || buf[0] != WL_HLL_VERSION)
+        return WL_ECORRUPT;
     const uint8_t *body = buf + HEADER_LEN;
     size_t body_len = len - HEADER_LEN;
     if (buf[1] == ENC_DENSE) {
-        if (check_dense(body, body_len) != WL_OK) return WL_ECORRUPT;
+        if (check_dense(body, body_len) != WL_OK)
+            return WL_ECORRUPT;
         memcpy(h->reg, body, WL_HLL_REGISTERS);
         return WL_OK;
     }
-    if (buf[1] != ENC_SPARSE || check_sparse(body, body_len) != WL_OK) return WL_ECORRUPT;
+    if (buf[1] != ENC_SPARSE || check_sparse(body, body_len) != WL_OK)
+        return WL_ECORRUPT;
     size_t n = (size_t)body[0] << 8 | body[1];
     wl_hll_init(h);
     for (const uint8_t *e = body + SPARSE_COUNT_LEN; n > 0; n--, e += SPARSE_ENTRY_LEN)

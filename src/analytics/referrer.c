@@ -19,8 +19,10 @@ typedef struct span {
 /* Length of an "http://" or "https://" prefix, or 0 when there is none. */
 static size_t scheme_len(const char *s, size_t len)
 {
-    if (len >= 7 && strncasecmp(s, "http://", 7) == 0) return 7;
-    if (len >= 8 && strncasecmp(s, "https://", 8) == 0) return 8;
+    if (len >= 7 && strncasecmp(s, "http://", 7) == 0)
+        return 7;
+    if (len >= 8 && strncasecmp(s, "https://", 8) == 0)
+        return 8;
     return 0;
 }
 
@@ -37,15 +39,18 @@ static span authority(const char *s, size_t len)
 static span strip_userinfo(span a)
 {
     for (size_t i = a.n; i > 0; i--)
-        if (a.p[i - 1] == '@') return (span){a.p + i, a.n - i};
+        if (a.p[i - 1] == '@')
+            return (span){a.p + i, a.n - i};
     return a;
 }
 
 static bool is_port(const char *p, size_t n)
 {
-    if (n > 5) return false;
+    if (n > 5)
+        return false;
     for (size_t i = 0; i < n; i++)
-        if (p[i] < '0' || p[i] > '9') return false;
+        if (p[i] < '0' || p[i] > '9')
+            return false;
     return true;
 }
 
@@ -56,7 +61,8 @@ static span strip_port(span a)
     size_t host_end;
     if (a.n > 0 && a.p[0] == '[') {
         const char *close = memchr(a.p, ']', a.n);
-        if (!close) return (span){a.p, 0};
+        if (!close)
+            return (span){a.p, 0};
         host_end = (size_t)(close - a.p) + 1;
     } else {
         const char *colon = memchr(a.p, ':', a.n);
@@ -76,7 +82,8 @@ static bool is_v6_literal(span h)
     for (size_t i = 1; i + 1 < h.n; i++) {
         char c = h.p[i];
         bool hex = (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
-        if (!hex && c != ':' && c != '.') return false;
+        if (!hex && c != ':' && c != '.')
+            return false;
     }
     return true;
 }
@@ -90,11 +97,13 @@ static bool is_name_char(char c)
 /* Non-empty labels of name characters, each at most 63 bytes. */
 static bool is_dns_name(span h)
 {
-    if (h.n == 0 || h.n > WL_REFERRER_HOST_MAX) return false;
+    if (h.n == 0 || h.n > WL_REFERRER_HOST_MAX)
+        return false;
     size_t label = 0;
     for (size_t i = 0; i < h.n; i++) {
         if (h.p[i] == '.') {
-            if (label == 0) return false;
+            if (label == 0)
+                return false;
             label = 0;
         } else if (!is_name_char(h.p[i]) || ++label > LABEL_MAX) {
             return false;
@@ -113,7 +122,8 @@ static span strip_www(span h)
 
 static size_t copy_lower(span h, char *out, size_t cap)
 {
-    if (h.n + 1 > cap) return 0;
+    if (h.n + 1 > cap)
+        return 0;
     for (size_t i = 0; i < h.n; i++) {
         char c = h.p[i];
         out[i] = (c >= 'A' && c <= 'Z') ? (char)(c + ('a' - 'A')) : c;
@@ -124,14 +134,20 @@ static size_t copy_lower(span h, char *out, size_t cap)
 
 size_t wl_referrer_host(const char *ref, size_t len, char *out, size_t cap)
 {
-    if (!out || cap == 0) return 0;
+    if (!out || cap == 0)
+        return 0;
     out[0] = '\0';
-    if (!ref) return 0;
+    if (!ref)
+        return 0;
     size_t skip = scheme_len(ref, len);
-    if (skip == 0) return 0;
+    if (skip == 0)
+        return 0;
     span host = strip_port(strip_userinfo(authority(ref + skip, len - skip)));
-    if (host.n > 0 && host.p[0] == '[') return is_v6_literal(host) ? copy_lower(host, out, cap) : 0;
-    if (host.n > 1 && host.p[host.n - 1] == '.') host.n--;
-    if (!is_dns_name(host)) return 0;
+    if (host.n > 0 && host.p[0] == '[')
+        return is_v6_literal(host) ? copy_lower(host, out, cap) : 0;
+    if (host.n > 1 && host.p[host.n - 1] == '.')
+        host.n--;
+    if (!is_dns_name(host))
+        return 0;
     return copy_lower(strip_www(host), out, cap);
 }

@@ -132,9 +132,11 @@ static const struct ua_rule rules[] = {
  * comparisons, so it is compared inline before calling memcmp(). */
 static int word_cmp(const char *word, size_t len, const struct ua_rule *r)
 {
-    if (word[0] != r->word[0]) return (unsigned char)word[0] < (unsigned char)r->word[0] ? -1 : 1;
+    if (word[0] != r->word[0])
+        return (unsigned char)word[0] < (unsigned char)r->word[0] ? -1 : 1;
     int c = memcmp(word, r->word, len < r->len ? len : r->len);
-    if (c != 0) return c;
+    if (c != 0)
+        return c;
     return (len > r->len) - (len < r->len);
 }
 
@@ -142,12 +144,14 @@ static int word_cmp(const char *word, size_t len, const struct ua_rule *r)
  * the words of a user agent and no rule starts with a digit. */
 static unsigned rule_lookup(const char *word, size_t len)
 {
-    if (word[0] >= '0' && word[0] <= '9') return 0;
+    if (word[0] >= '0' && word[0] <= '9')
+        return 0;
     size_t lo = 0, hi = RULE_COUNT;
     while (lo < hi) {
         size_t mid = lo + (hi - lo) / 2;
         int c = word_cmp(word, len, &rules[mid]);
-        if (c == 0) return rules[mid].flags;
+        if (c == 0)
+            return rules[mid].flags;
         if (c < 0)
             hi = mid;
         else
@@ -159,7 +163,8 @@ static unsigned rule_lookup(const char *word, size_t len)
 bool wl_ua_selfcheck(void)
 {
     for (size_t i = 1; i < RULE_COUNT; i++)
-        if (strcmp(rules[i - 1].word, rules[i].word) >= 0) return false;
+        if (strcmp(rules[i - 1].word, rules[i].word) >= 0)
+            return false;
     return true;
 }
 
@@ -177,16 +182,20 @@ static bool word_is_generic_bot(const char *word, size_t len)
     for (size_t i = 0; i + 3 <= len; i++) {
         switch (word[i]) {
         case 'b':
-            if (has_at(word, len, i, "bot", 3)) return !(i == 2 && memcmp(word, "cu", 2) == 0);
+            if (has_at(word, len, i, "bot", 3))
+                return !(i == 2 && memcmp(word, "cu", 2) == 0);
             break;
         case 'c':
-            if (has_at(word, len, i, "crawler", 7)) return true;
+            if (has_at(word, len, i, "crawler", 7))
+                return true;
             break;
         case 's':
-            if (has_at(word, len, i, "spider", 6)) return true;
+            if (has_at(word, len, i, "spider", 6))
+                return true;
             break;
         case 'p':
-            if (has_at(word, len, i, "preview", 7)) return true;
+            if (has_at(word, len, i, "preview", 7))
+                return true;
             break;
         }
     }
@@ -213,7 +222,8 @@ static size_t lower_prefix(const char *ua, size_t len, char *buf, bool *has_alnu
     for (size_t i = 0; i < n; i++) {
         unsigned char c = ascii_lower((unsigned char)ua[i]);
         buf[i] = (char)c;
-        if ((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9')) *has_alnum = true;
+        if ((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'))
+            *has_alnum = true;
     }
     return n;
 }
@@ -228,9 +238,11 @@ static unsigned scan_words(const char *buf, size_t n)
         size_t start = i;
         while (i < n && is_word_char((unsigned char)buf[i]))
             i++;
-        if (i == start) break;
+        if (i == start)
+            break;
         flags |= rule_lookup(buf + start, i - start);
-        if (!(flags & F_BOT) && word_is_generic_bot(buf + start, i - start)) flags |= F_BOT;
+        if (!(flags & F_BOT) && word_is_generic_bot(buf + start, i - start))
+            flags |= F_BOT;
     }
     return flags;
 }
@@ -240,13 +252,20 @@ static unsigned scan_words(const char *buf, size_t n)
  * browser says only "Safari"; it is not Apple's Safari. */
 static const char *pick_browser(unsigned f)
 {
-    if (f & F_EDGE) return "Edge";
-    if (f & F_OPERA) return "Opera";
-    if (f & F_SAMSUNG) return "Samsung Internet";
-    if (f & F_OTHER_BROWSER) return "Other";
-    if (f & F_FIREFOX) return "Firefox";
-    if (f & F_CHROME) return "Chrome";
-    if ((f & F_SAFARI) && !(f & F_ANDROID)) return "Safari";
+    if (f & F_EDGE)
+        return "Edge";
+    if (f & F_OPERA)
+        return "Opera";
+    if (f & F_SAMSUNG)
+        return "Samsung Internet";
+    if (f & F_OTHER_BROWSER)
+        return "Other";
+    if (f & F_FIREFOX)
+        return "Firefox";
+    if (f & F_CHROME)
+        return "Chrome";
+    if ((f & F_SAFARI) && !(f & F_ANDROID))
+        return "Safari";
     return "Other";
 }
 
@@ -254,12 +273,18 @@ static const char *pick_browser(unsigned f)
  * OS X" but not "Macintosh". */
 static const char *pick_os(unsigned f)
 {
-    if (f & F_CHROMEOS) return "ChromeOS";
-    if (f & F_IOS) return "iOS";
-    if (f & F_ANDROID) return "Android";
-    if (f & F_WINDOWS) return "Windows";
-    if (f & F_MACOS) return "macOS";
-    if (f & F_LINUX) return "Linux";
+    if (f & F_CHROMEOS)
+        return "ChromeOS";
+    if (f & F_IOS)
+        return "iOS";
+    if (f & F_ANDROID)
+        return "Android";
+    if (f & F_WINDOWS)
+        return "Windows";
+    if (f & F_MACOS)
+        return "macOS";
+    if (f & F_LINUX)
+        return "Linux";
     return "unknown";
 }
 
@@ -268,11 +293,16 @@ static const char *pick_os(unsigned f)
  * Android browsers follow to get tablet layouts). */
 static const char *pick_device(unsigned f)
 {
-    if (f & F_BOT) return "bot";
-    if (f & F_TABLET) return "tablet";
-    if ((f & F_ANDROID) && !(f & F_MOBILE)) return "tablet";
-    if (f & F_MOBILE) return "mobile";
-    if (f & (F_WINDOWS | F_MACOS | F_LINUX | F_CHROMEOS)) return "desktop";
+    if (f & F_BOT)
+        return "bot";
+    if (f & F_TABLET)
+        return "tablet";
+    if ((f & F_ANDROID) && !(f & F_MOBILE))
+        return "tablet";
+    if (f & F_MOBILE)
+        return "mobile";
+    if (f & (F_WINDOWS | F_MACOS | F_LINUX | F_CHROMEOS))
+        return "desktop";
     return "unknown";
 }
 
@@ -290,7 +320,8 @@ void wl_ua_classify(const char *ua, size_t len, uint8_t method_is_head, wl_ua_in
         return;
     }
     unsigned f = scan_words(buf, n);
-    if (method_is_head) f |= F_BOT;
+    if (method_is_head)
+        f |= F_BOT;
     out->is_bot = (f & F_BOT) != 0;
     out->device = pick_device(f);
     out->browser = pick_browser(f);

@@ -14,7 +14,8 @@ static const unsigned char personal[crypto_generichash_blake2b_PERSONALBYTES] = 
 
 wl_status wl_visitor_key_generate(wl_visitor_key *key)
 {
-    if (sodium_init() < 0) return WL_EIO;
+    if (sodium_init() < 0)
+        return WL_EIO;
     randombytes_buf(key->bytes, sizeof key->bytes);
     return WL_OK;
 }
@@ -41,7 +42,8 @@ static uint64_t load_le64(const unsigned char *p)
 uint64_t wl_visitor_hash(const wl_visitor_key *key, const uint8_t *addr, size_t addr_len,
                          const char *ua, size_t ua_len)
 {
-    if (addr_len > 16) addr_len = 16;
+    if (addr_len > 16)
+        addr_len = 16;
     if (is_v4_mapped(addr, addr_len)) {
         addr += 12;
         addr_len = 4;
@@ -54,8 +56,10 @@ uint64_t wl_visitor_hash(const wl_visitor_key *key, const uint8_t *addr, size_t 
     crypto_generichash_blake2b_init_salt_personal(&st, key->bytes, sizeof key->bytes, sizeof digest,
                                                   NULL, personal);
     crypto_generichash_blake2b_update(&st, &alen, 1);
-    if (addr_len) crypto_generichash_blake2b_update(&st, addr, addr_len);
-    if (ua_len) crypto_generichash_blake2b_update(&st, (const unsigned char *)ua, ua_len);
+    if (addr_len)
+        crypto_generichash_blake2b_update(&st, addr, addr_len);
+    if (ua_len)
+        crypto_generichash_blake2b_update(&st, (const unsigned char *)ua, ua_len);
     crypto_generichash_blake2b_final(&st, digest, sizeof digest);
     sodium_memzero(&st, sizeof st);
     return load_le64(digest);

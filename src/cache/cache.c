@@ -573,9 +573,7 @@ void wl_cache_invalidate(wl_cache *c, const char *key, size_t key_len)
     struct cache_entry *garbage = NULL;
 
     pthread_rwlock_wrlock(&s->lock);
-    atomic_store_explicit(&s->invalidations,
-                          atomic_load_explicit(&s->invalidations, memory_order_relaxed) + 1,
-                          memory_order_release);
+    atomic_fetch_add_explicit(&s->invalidations, 1, memory_order_release);
     shard_remove_key(s, hash, key, key_len, now_ms, &garbage);
     pthread_rwlock_unlock(&s->lock);
 

@@ -32,17 +32,21 @@ static bool alias_is_reserved(const char *alias, size_t len)
         const char *w = reserved_words[i];
         /* strncasecmp stops at w's NUL, so check the length first: alias
          * need not be NUL-terminated and must match w in full. */
-        if (strlen(w) == len && strncasecmp(alias, w, len) == 0) return true;
+        if (strlen(w) == len && strncasecmp(alias, w, len) == 0)
+            return true;
     }
     return false;
 }
 
 wl_alias_verdict wl_alias_check(const char *alias, size_t len)
 {
-    if (len < WL_ALIAS_MIN || len > WL_ALIAS_MAX) return WL_ALIAS_LENGTH;
+    if (len < WL_ALIAS_MIN || len > WL_ALIAS_MAX)
+        return WL_ALIAS_LENGTH;
     for (size_t i = 0; i < len; i++)
-        if (!alias_char_ok((unsigned char)alias[i])) return WL_ALIAS_CHARS;
-    if (alias_is_reserved(alias, len)) return WL_ALIAS_RESERVED;
+        if (!alias_char_ok((unsigned char)alias[i]))
+            return WL_ALIAS_CHARS;
+    if (alias_is_reserved(alias, len))
+        return WL_ALIAS_RESERVED;
     return WL_ALIAS_OK;
 }
 

@@ -43,7 +43,8 @@ static void random_b62(char *out, size_t n)
             used = 0;
         }
         unsigned char b = pool[used++];
-        if (b < 248) out[i++] = B62[b % 62];
+        if (b < 248)
+            out[i++] = B62[b % 62];
     }
     sodium_memzero(pool, sizeof pool);
 }
@@ -61,10 +62,13 @@ static void checksum_b62(const char *key, size_t len, char out[WL_APIKEY_CHECK_C
 wl_status wl_apikey_generate(char *key_out, size_t cap, char *prefix_out, size_t prefix_cap,
                              unsigned char hash_out[WL_APIKEY_DIGEST_LEN])
 {
-    if (!key_out || !prefix_out || !hash_out) return WL_EINVAL;
-    if (cap < WL_APIKEY_LEN + 1 || prefix_cap < WL_APIKEY_PREFIX_LEN + 1) return WL_ETOOBIG;
+    if (!key_out || !prefix_out || !hash_out)
+        return WL_EINVAL;
+    if (cap < WL_APIKEY_LEN + 1 || prefix_cap < WL_APIKEY_PREFIX_LEN + 1)
+        return WL_ETOOBIG;
     pthread_once(&sodium_once, sodium_setup);
-    if (sodium_rc < 0) return WL_EIO;
+    if (sodium_rc < 0)
+        return WL_EIO;
     size_t body = WL_APIKEY_TAG_LEN + WL_APIKEY_RANDOM_CHARS;
     memcpy(key_out, WL_APIKEY_TAG, WL_APIKEY_TAG_LEN);
     random_b62(key_out + WL_APIKEY_TAG_LEN, WL_APIKEY_RANDOM_CHARS);
@@ -86,7 +90,8 @@ bool wl_apikey_plausible(const char *key, size_t len)
     if (!key || len != WL_APIKEY_LEN || memcmp(key, WL_APIKEY_TAG, WL_APIKEY_TAG_LEN) != 0)
         return false;
     for (size_t i = WL_APIKEY_TAG_LEN; i < len; i++)
-        if (!b62_char(key[i])) return false;
+        if (!b62_char(key[i]))
+            return false;
     size_t body = WL_APIKEY_TAG_LEN + WL_APIKEY_RANDOM_CHARS;
     char want[WL_APIKEY_CHECK_CHARS];
     checksum_b62(key, body, want);

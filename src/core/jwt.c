@@ -45,9 +45,11 @@ static bool kid_char_ok(char ch)
  * written into the header and the key file without escaping. */
 static bool kid_valid(const char *kid, size_t len)
 {
-    if (len == 0 || len > WL_JWT_KID_MAX) return false;
+    if (len == 0 || len > WL_JWT_KID_MAX)
+        return false;
     for (size_t i = 0; i < len; i++)
-        if (!kid_char_ok(kid[i])) return false;
+        if (!kid_char_ok(kid[i]))
+            return false;
     return true;
 }
 
@@ -55,7 +57,8 @@ static int kid_find(const wl_jwt_keyring *kr, const char *kid, size_t len)
 {
     for (unsigned i = 0; i < kr->count; i++) {
         const char *k = kr->keys[i].kid;
-        if (strlen(k) == len && memcmp(k, kid, len) == 0) return (int)i;
+        if (strlen(k) == len && memcmp(k, kid, len) == 0)
+            return (int)i;
     }
     return -1;
 }
@@ -76,14 +79,17 @@ static wl_status keyring_add_n(wl_jwt_keyring *kr, const char *kid, size_t kid_l
     if (!kid_valid(kid, kid_len) || !secret || secret_len < WL_JWT_SECRET_MIN ||
         secret_len > WL_JWT_SECRET_MAX)
         return WL_EINVAL;
-    if (kid_find(kr, kid, kid_len) >= 0) return WL_EEXISTS;
-    if (kr->count >= WL_JWT_MAX_KEYS) return WL_EFULL;
+    if (kid_find(kr, kid, kid_len) >= 0)
+        return WL_EEXISTS;
+    if (kr->count >= WL_JWT_MAX_KEYS)
+        return WL_EFULL;
     wl_jwt_key *k = &kr->keys[kr->count];
     memcpy(k->kid, kid, kid_len);
     k->kid[kid_len] = '\0';
     memcpy(k->secret, secret, secret_len);
     k->secret_len = secret_len;
-    if (kr->count == 0) kr->signer = 0;
+    if (kr->count == 0)
+        kr->signer = 0;
     kr->count++;
     return WL_OK;
 }
@@ -91,14 +97,16 @@ static wl_status keyring_add_n(wl_jwt_keyring *kr, const char *kid, size_t kid_l
 wl_status wl_jwt_keyring_add(wl_jwt_keyring *kr, const char *kid, const unsigned char *secret,
                              size_t secret_len)
 {
-    if (!kr || !kid) return WL_EINVAL;
+    if (!kr || !kid)
+        return WL_EINVAL;
     return keyring_add_n(kr, kid, strnlen(kid, WL_JWT_KID_MAX + 1), secret, secret_len);
 }
 
 wl_status wl_jwt_keyring_set_signer(wl_jwt_keyring *kr, const char *kid)
 {
     int i = kid ? kid_find(kr, kid, strlen(kid)) : -1;
-    if (i < 0) return WL_ENOTFOUND;
+    if (i < 0)
+        return WL_ENOTFOUND;
     kr->signer = (unsigned)i;
     return WL_OK;
 }
@@ -106,13 +114,16 @@ wl_status wl_jwt_keyring_set_signer(wl_jwt_keyring *kr, const char *kid)
 wl_status wl_jwt_keyring_remove(wl_jwt_keyring *kr, const char *kid)
 {
     int i = kid ? kid_find(kr, kid, strlen(kid)) : -1;
-    if (i < 0) return WL_ENOTFOUND;
-    if ((unsigned)i == kr->signer) return WL_EBUSY;
+    if (i < 0)
+        return WL_ENOTFOUND;
+    if ((unsigned)i == kr->signer)
+        return WL_EBUSY;
     unsigned idx = (unsigned)i;
     memmove(&kr->keys[idx], &kr->keys[idx + 1], (kr->count - idx - 1) * sizeof kr->keys[0]);
     kr->count--;
     sodium_memzero(&kr->keys[kr->count], sizeof kr->keys[0]);
-    if (kr->signer > idx) kr->signer--;
+    if (kr->signer > idx)
+        kr->signer--;
     return WL_OK;
 }
 
@@ -138,7 +149,8 @@ static wl_status keyfile_line(wl_jwt_keyring *kr, const char *p, const char *end
     size_t b64_len = (size_t)(p - b64);
     while (p < end && is_blank(*p))
         p++;
-    if (p != end || b64_len == 0) return WL_ECORRUPT;
+    if (p != end || b64_len == 0)
+        return WL_ECORRUPT;
 
     unsigned char secret[WL_JWT_SECRET_MAX + 1];
     size_t n = 0;
@@ -148,7 +160,8 @@ static wl_status keyfile_line(wl_jwt_keyring *kr, const char *p, const char *end
             0 &&
         b64_end == b64 + b64_len) {
         st = keyring_add_n(kr, kid, kid_len, secret, n);
-        if (st != WL_OK) st = WL_ECORRUPT; /* bad kid/length, duplicate or too many */
+        if (st != WL_OK)
+            st = WL_ECORRUPT; /* bad kid/length, duplicate or too many */
     }
     sodium_memzero(secret, sizeof secret);
     return st;
@@ -165,7 +178,8 @@ static wl_status keyfile_parse(wl_jwt_keyring *kr, const char *buf, size_t len)
             q++;
         if (q < eol && *q != '#') {
             wl_status st = keyfile_line(kr, q, eol);
-            if (st != WL_OK) return st;
+            if (st != WL_OK)
+                return st;
         }
         p = nl ? nl + 1 : end;
     }
@@ -178,11 +192,15 @@ static wl_status read_small(int fd, char *buf, size_t cap, size_t *len)
     size_t n = 0;
     for (;;) {
         ssize_t r = read(fd, buf + n, cap - n);
-        if (r < 0 && errno == EINTR) continue;
-        if (r < 0) return WL_EIO;
-        if (r == 0) break;
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r < 0)
+            return WL_EIO;
+        if (r == 0)
+            break;
         n += (size_t)r;
-        if (n == cap) return WL_ECORRUPT;
+        if (n == cap)
+            return WL_ECORRUPT;
     }
     *len = n;
     return WL_OK;
@@ -191,16 +209,20 @@ static wl_status read_small(int fd, char *buf, size_t cap, size_t *len)
 static wl_status keyfile_load(wl_jwt_keyring *kr, const char *path)
 {
     int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-    if (fd < 0) return errno == ENOENT ? WL_ENOTFOUND : WL_EIO;
+    if (fd < 0)
+        return errno == ENOENT ? WL_ENOTFOUND : WL_EIO;
     struct stat sb;
     wl_status st = WL_EIO;
     char buf[KEYFILE_MAX + 1];
     size_t len = 0;
-    if (fstat(fd, &sb) != 0) goto out;
+    if (fstat(fd, &sb) != 0)
+        goto out;
     st = WL_EINVAL;
-    if (!S_ISREG(sb.st_mode) || (sb.st_mode & 077) != 0) goto out;
+    if (!S_ISREG(sb.st_mode) || (sb.st_mode & 077) != 0)
+        goto out;
     st = read_small(fd, buf, sizeof buf, &len);
-    if (st == WL_OK) st = keyfile_parse(kr, buf, len);
+    if (st == WL_OK)
+        st = keyfile_parse(kr, buf, len);
 out:
     sodium_memzero(buf, sizeof buf);
     close(fd);
@@ -211,8 +233,10 @@ static wl_status write_all(int fd, const char *p, size_t n)
 {
     while (n > 0) {
         ssize_t w = write(fd, p, n);
-        if (w < 0 && errno == EINTR) continue;
-        if (w <= 0) return WL_EIO;
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0)
+            return WL_EIO;
         p += w;
         n -= (size_t)w;
     }
@@ -229,12 +253,14 @@ static wl_status fsync_parent(const char *path)
         strcpy(dir, ".");
     } else {
         size_t n = slash == path ? 1 : (size_t)(slash - path);
-        if (n >= sizeof dir) return WL_EIO;
+        if (n >= sizeof dir)
+            return WL_EIO;
         memcpy(dir, path, n);
         dir[n] = '\0';
     }
     int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (fd < 0) return WL_EIO;
+    if (fd < 0)
+        return WL_EIO;
     int rc = fsync(fd);
     close(fd);
     return rc == 0 ? WL_OK : WL_EIO;
@@ -262,13 +288,16 @@ static size_t keyfile_format(char *buf, size_t cap)
 static wl_status write_temp(const char *tmp)
 {
     int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
-    if (fd < 0) return WL_EIO;
+    if (fd < 0)
+        return WL_EIO;
     char buf[512];
     size_t n = keyfile_format(buf, sizeof buf);
     wl_status st = n ? write_all(fd, buf, n) : WL_EIO;
     sodium_memzero(buf, sizeof buf);
-    if (st == WL_OK && fsync(fd) != 0) st = WL_EIO;
-    if (close(fd) != 0) st = WL_EIO;
+    if (st == WL_OK && fsync(fd) != 0)
+        st = WL_EIO;
+    if (close(fd) != 0)
+        st = WL_EIO;
     return st;
 }
 
@@ -278,27 +307,36 @@ static wl_status keyfile_create(const char *path)
 {
     char tmp[4096];
     int n = snprintf(tmp, sizeof tmp, "%s.tmp-%08x", path, randombytes_random());
-    if (n < 0 || (size_t)n >= sizeof tmp) return WL_EINVAL;
+    if (n < 0 || (size_t)n >= sizeof tmp)
+        return WL_EINVAL;
     wl_status st = write_temp(tmp);
-    if (st == WL_OK && link(tmp, path) != 0) st = errno == EEXIST ? WL_EEXISTS : WL_EIO;
+    if (st == WL_OK && link(tmp, path) != 0)
+        st = errno == EEXIST ? WL_EEXISTS : WL_EIO;
     unlink(tmp);
-    if (st == WL_OK) st = fsync_parent(path);
+    if (st == WL_OK)
+        st = fsync_parent(path);
     return st;
 }
 
 wl_status wl_jwt_keyring_load_or_create(wl_jwt_keyring *kr, const char *path, unsigned *flags_out)
 {
-    if (flags_out) *flags_out = 0;
-    if (!kr || !path || !*path) return WL_EINVAL;
-    if (sodium_init() < 0) return WL_EIO;
+    if (flags_out)
+        *flags_out = 0;
+    if (!kr || !path || !*path)
+        return WL_EINVAL;
+    if (sodium_init() < 0)
+        return WL_EIO;
     wl_jwt_keyring_clear(kr);
     wl_status st = keyfile_load(kr, path);
     if (st == WL_ENOTFOUND) {
         st = keyfile_create(path);
-        if (st == WL_OK && flags_out) *flags_out |= WL_JWT_KEYFILE_CREATED;
-        if (st == WL_OK || st == WL_EEXISTS) st = keyfile_load(kr, path);
+        if (st == WL_OK && flags_out)
+            *flags_out |= WL_JWT_KEYFILE_CREATED;
+        if (st == WL_OK || st == WL_EEXISTS)
+            st = keyfile_load(kr, path);
     }
-    if (st != WL_OK) wl_jwt_keyring_clear(kr);
+    if (st != WL_OK)
+        wl_jwt_keyring_clear(kr);
     return st;
 }
 
@@ -319,7 +357,8 @@ static void mac_compute(const wl_jwt_key *k, const char *msg, size_t len,
 static bool b64_append(char *out, size_t cap, size_t *pos, const void *src, size_t n)
 {
     size_t need = sodium_base64_ENCODED_LEN(n, B64_VARIANT); /* includes the NUL */
-    if (need > cap - *pos) return false;
+    if (need > cap - *pos)
+        return false;
     sodium_bin2base64(out + *pos, need, src, n, B64_VARIANT);
     *pos += need - 1;
     return true;
@@ -327,7 +366,8 @@ static bool b64_append(char *out, size_t cap, size_t *pos, const void *src, size
 
 static bool char_append(char *out, size_t cap, size_t *pos, char ch)
 {
-    if (cap - *pos < 2) return false;
+    if (cap - *pos < 2)
+        return false;
     out[(*pos)++] = ch;
     out[*pos] = '\0';
     return true;
@@ -352,7 +392,8 @@ static wl_status payload_json(const wl_jwt_claims *c, char *buf, size_t cap, siz
 {
     json_t *o = json_pack("{s:s,s:s,s:s,s:I,s:I}", "iss", c->iss, "sub", c->sub, "aud", c->aud,
                           "iat", (json_int_t)c->iat, "exp", (json_int_t)c->exp);
-    if (!o) return WL_EINVAL;
+    if (!o)
+        return WL_EINVAL;
     *len = json_dumpb(o, buf, cap, JSON_COMPACT);
     json_decref(o);
     return *len > 0 && *len <= cap ? WL_OK : WL_ETOOBIG;
@@ -361,14 +402,16 @@ static wl_status payload_json(const wl_jwt_claims *c, char *buf, size_t cap, siz
 wl_status wl_jwt_sign(const wl_jwt_keyring *kr, const wl_jwt_claims *c, char *out, size_t cap,
                       size_t *len)
 {
-    if (!kr || kr->count == 0 || !c || !out || !claims_ok(c)) return WL_EINVAL;
+    if (!kr || kr->count == 0 || !c || !out || !claims_ok(c))
+        return WL_EINVAL;
     const wl_jwt_key *k = &kr->keys[kr->signer];
     char hdr[96], body[WL_JWT_MAX_TOKEN];
     int hn =
         snprintf(hdr, sizeof hdr, "{\"alg\":\"HS256\",\"typ\":\"JWT\",\"kid\":\"%s\"}", k->kid);
     size_t bn = 0;
     wl_status st = payload_json(c, body, sizeof body, &bn);
-    if (st != WL_OK) return st;
+    if (st != WL_OK)
+        return st;
     if (hn <= 0 || (size_t)hn >= sizeof hdr)
         return WL_EINVAL; /* unreachable: kids are at most 32 bytes */
 
@@ -381,7 +424,8 @@ wl_status wl_jwt_sign(const wl_jwt_keyring *kr, const wl_jwt_claims *c, char *ou
     mac_compute(k, out, pos, mac);
     if (!char_append(out, lim, &pos, '.') || !b64_append(out, lim, &pos, mac, sizeof mac))
         return WL_ETOOBIG;
-    if (len) *len = pos;
+    if (len)
+        *len = pos;
     return WL_OK;
 }
 
@@ -404,13 +448,15 @@ static bool split_token(const char *t, size_t len, jwt_parts *p)
     size_t dots[2], nd = 0;
     for (size_t i = 0; i < len; i++) {
         if (t[i] == '.') {
-            if (nd == 2) return false;
+            if (nd == 2)
+                return false;
             dots[nd++] = i;
         } else if (!b64url_char(t[i])) {
             return false;
         }
     }
-    if (nd != 2 || dots[0] == 0 || dots[1] == dots[0] + 1 || dots[1] + 1 == len) return false;
+    if (nd != 2 || dots[0] == 0 || dots[1] == dots[0] + 1 || dots[1] + 1 == len)
+        return false;
     p->hdr = wl_slice_make(t, dots[0]);
     p->body = wl_slice_make(t + dots[0] + 1, dots[1] - dots[0] - 1);
     p->sig = wl_slice_make(t + dots[1] + 1, len - dots[1] - 1);
@@ -430,7 +476,8 @@ static json_t *decode_object(wl_slice part)
 {
     unsigned char buf[WL_JWT_MAX_TOKEN];
     size_t n = 0;
-    if (!b64_decode(part, buf, sizeof buf, &n)) return NULL;
+    if (!b64_decode(part, buf, sizeof buf, &n))
+        return NULL;
     json_error_t err;
     json_t *o = json_loadb((const char *)buf, n, JSON_REJECT_DUPLICATES, &err);
     if (o && !json_is_object(o)) {
@@ -451,7 +498,8 @@ static bool json_str_eq(const json_t *v, const char *want)
 static wl_jwt_reason check_header(const wl_jwt_keyring *kr, wl_slice hdr, const wl_jwt_key **key)
 {
     json_t *h = decode_object(hdr);
-    if (!h) return WL_JWT_R_BAD_HEADER;
+    if (!h)
+        return WL_JWT_R_BAD_HEADER;
     wl_jwt_reason r = WL_JWT_R_OK;
     const json_t *typ = json_object_get(h, "typ");
     const json_t *kid = json_object_get(h, "kid");
@@ -464,7 +512,8 @@ static wl_jwt_reason check_header(const wl_jwt_keyring *kr, wl_slice hdr, const 
     else if (!json_is_string(kid) ||
              (idx = kid_find(kr, json_string_value(kid), json_string_length(kid))) < 0)
         r = WL_JWT_R_UNKNOWN_KID;
-    if (r == WL_JWT_R_OK) *key = &kr->keys[idx];
+    if (r == WL_JWT_R_OK)
+        *key = &kr->keys[idx];
     json_decref(h);
     return r;
 }
@@ -473,7 +522,8 @@ static bool check_signature(const wl_jwt_key *k, const char *token, const jwt_pa
 {
     unsigned char sig[MAC_LEN + 1], mac[MAC_LEN];
     size_t n = 0;
-    if (!b64_decode(p->sig, sig, sizeof sig, &n) || n != MAC_LEN) return false;
+    if (!b64_decode(p->sig, sig, sizeof sig, &n) || n != MAC_LEN)
+        return false;
     mac_compute(k, token, p->signed_len, mac);
     return sodium_memcmp(sig, mac, MAC_LEN) == 0;
 }
@@ -481,18 +531,23 @@ static bool check_signature(const wl_jwt_key *k, const char *token, const jwt_pa
 static bool get_time(const json_t *o, const char *name, bool required, int64_t *out)
 {
     const json_t *v = json_object_get(o, name);
-    if (!v) return !required;
-    if (!json_is_integer(v) || json_integer_value(v) < 0) return false;
+    if (!v)
+        return !required;
+    if (!json_is_integer(v) || json_integer_value(v) < 0)
+        return false;
     *out = (int64_t)json_integer_value(v);
     return true;
 }
 
 static bool aud_matches(const json_t *v, const char *aud)
 {
-    if (json_is_string(v)) return json_str_eq(v, aud);
-    if (!json_is_array(v)) return false;
+    if (json_is_string(v))
+        return json_str_eq(v, aud);
+    if (!json_is_array(v))
+        return false;
     for (size_t i = 0; i < json_array_size(v); i++)
-        if (json_str_eq(json_array_get(v, i), aud)) return true;
+        if (json_str_eq(json_array_get(v, i), aud))
+            return true;
     return false;
 }
 
@@ -505,9 +560,12 @@ static wl_jwt_reason check_claims(const json_t *o, const char *iss, const char *
         json_string_length(sub) > WL_JWT_SUB_MAX || !get_time(o, "iat", true, &c->iat) ||
         !get_time(o, "exp", true, &c->exp) || !get_time(o, "nbf", false, &nbf))
         return WL_JWT_R_BAD_PAYLOAD;
-    if (!json_str_eq(json_object_get(o, "iss"), iss)) return WL_JWT_R_BAD_ISSUER;
-    if (!aud_matches(json_object_get(o, "aud"), aud)) return WL_JWT_R_BAD_AUDIENCE;
-    if (c->exp <= now) return WL_JWT_R_EXPIRED;
+    if (!json_str_eq(json_object_get(o, "iss"), iss))
+        return WL_JWT_R_BAD_ISSUER;
+    if (!aud_matches(json_object_get(o, "aud"), aud))
+        return WL_JWT_R_BAD_AUDIENCE;
+    if (c->exp <= now)
+        return WL_JWT_R_EXPIRED;
     /* Written as x - leeway > now: x >= 0 so this cannot overflow. */
     if (c->iat - WL_JWT_LEEWAY_S > now || nbf - WL_JWT_LEEWAY_S > now)
         return WL_JWT_R_NOT_YET_VALID;
@@ -520,13 +578,18 @@ static wl_jwt_reason verify_parts(const wl_jwt_keyring *kr, const char *token, s
 {
     jwt_parts p;
     const wl_jwt_key *key = NULL;
-    if (len == 0 || len > WL_JWT_MAX_TOKEN) return WL_JWT_R_TOO_LONG;
-    if (!split_token(token, len, &p)) return WL_JWT_R_MALFORMED;
+    if (len == 0 || len > WL_JWT_MAX_TOKEN)
+        return WL_JWT_R_TOO_LONG;
+    if (!split_token(token, len, &p))
+        return WL_JWT_R_MALFORMED;
     wl_jwt_reason r = check_header(kr, p.hdr, &key);
-    if (r != WL_JWT_R_OK) return r;
-    if (!check_signature(key, token, &p)) return WL_JWT_R_BAD_SIGNATURE;
+    if (r != WL_JWT_R_OK)
+        return r;
+    if (!check_signature(key, token, &p))
+        return WL_JWT_R_BAD_SIGNATURE;
     json_t *body = decode_object(p.body); /* authenticated from here on */
-    if (!body) return WL_JWT_R_BAD_PAYLOAD;
+    if (!body)
+        return WL_JWT_R_BAD_PAYLOAD;
     r = check_claims(body, iss, aud, now, c);
     json_decref(body);
     return r;
@@ -535,15 +598,18 @@ static wl_jwt_reason verify_parts(const wl_jwt_keyring *kr, const char *token, s
 wl_status wl_jwt_verify(const wl_jwt_keyring *kr, const char *token, size_t len, const char *iss,
                         const char *aud, int64_t now_s, wl_jwt_claims *out, wl_jwt_reason *why)
 {
-    if (why) *why = WL_JWT_R_OK;
+    if (why)
+        *why = WL_JWT_R_OK;
     if (!kr || !iss || !aud || !*iss || !*aud || strlen(iss) > WL_JWT_ISS_MAX ||
         strlen(aud) > WL_JWT_AUD_MAX)
         return WL_EINVAL;
     wl_jwt_claims c;
     memset(&c, 0, sizeof c);
     wl_jwt_reason r = token ? verify_parts(kr, token, len, iss, aud, now_s, &c) : WL_JWT_R_TOO_LONG;
-    if (why) *why = r;
-    if (r != WL_JWT_R_OK) return WL_EDENIED;
+    if (why)
+        *why = r;
+    if (r != WL_JWT_R_OK)
+        return WL_EDENIED;
     if (out) {
         strcpy(c.iss, iss);
         strcpy(c.aud, aud);
@@ -568,6 +634,7 @@ const char *wl_jwt_reason_name(wl_jwt_reason r)
         [WL_JWT_R_EXPIRED] = "expired",
         [WL_JWT_R_NOT_YET_VALID] = "not yet valid",
     };
-    if ((unsigned)r >= WL_JWT_R_COUNT_ || !names[r]) return "unknown reason";
+    if ((unsigned)r >= WL_JWT_R_COUNT_ || !names[r])
+        return "unknown reason";
     return names[r];
 }

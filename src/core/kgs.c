@@ -44,8 +44,10 @@ typedef struct kgs_pool {
  * idempotent and thread-safe, so calling it once from here is harmless. */
 static void kgs_ensure_sodium(void)
 {
-    if (atomic_load_explicit(&kgs_sodium_ready, memory_order_acquire)) return;
-    if (sodium_init() < 0) abort(); /* no CSPRNG: issuing predictable keys would be worse */
+    if (atomic_load_explicit(&kgs_sodium_ready, memory_order_acquire))
+        return;
+    if (sodium_init() < 0)
+        abort(); /* no CSPRNG: issuing predictable keys would be worse */
     atomic_store_explicit(&kgs_sodium_ready, true, memory_order_release);
 }
 
@@ -95,7 +97,8 @@ void wl_kgs_init(wl_kgs *k)
 
 void wl_kgs_next(wl_kgs *k, char out[WL_KEY_LEN])
 {
-    if (k->next >= WL_KGS_BATCH) kgs_refill(k);
+    if (k->next >= WL_KGS_BATCH)
+        kgs_refill(k);
     memcpy(out, k->keys[k->next], WL_KEY_LEN);
     k->next++;
     atomic_fetch_add_explicit(&kgs_issued_count, 1, memory_order_relaxed);

@@ -56,7 +56,8 @@ static bool url_bytes_ok(const char *url, size_t len)
 {
     for (size_t i = 0; i < len; i++) {
         unsigned char c = (unsigned char)url[i];
-        if (c <= 0x20 || c >= 0x7f) return false;
+        if (c <= 0x20 || c >= 0x7f)
+            return false;
     }
     return true;
 }
@@ -64,8 +65,10 @@ static bool url_bytes_ok(const char *url, size_t len)
 /* Length of a leading "http:" or "https:" (any case), or 0. */
 static size_t url_http_scheme_len(const char *url, size_t len)
 {
-    if (len >= 5 && strncasecmp(url, "http:", 5) == 0) return 5;
-    if (len >= 6 && strncasecmp(url, "https:", 6) == 0) return 6;
+    if (len >= 5 && strncasecmp(url, "http:", 5) == 0)
+        return 5;
+    if (len >= 6 && strncasecmp(url, "https:", 6) == 0)
+        return 6;
     return 0;
 }
 
@@ -86,7 +89,8 @@ static bool url_split_hostport(const char *a, size_t n, url_hostport *hp)
     memset(hp, 0, sizeof *hp);
     if (n > 0 && a[0] == '[') {
         const char *close = memchr(a, ']', n);
-        if (!close) return false;
+        if (!close)
+            return false;
         hp->bracketed = true;
         hp->host = a + 1;
         hp->host_len = (size_t)(close - a) - 1;
@@ -97,8 +101,10 @@ static bool url_split_hostport(const char *a, size_t n, url_hostport *hp)
         hp->host_len = colon ? (size_t)(colon - a) : n;
         host_end = hp->host_len;
     }
-    if (host_end == n) return true;
-    if (a[host_end] != ':') return false;
+    if (host_end == n)
+        return true;
+    if (a[host_end] != ':')
+        return false;
     hp->has_port = true;
     hp->port = a + host_end + 1;
     hp->port_len = n - host_end - 1;
@@ -109,11 +115,14 @@ static bool url_split_hostport(const char *a, size_t n, url_hostport *hp)
 static bool url_port_ok(const char *p, size_t n)
 {
     uint32_t v = 0;
-    if (n == 0) return false;
+    if (n == 0)
+        return false;
     for (size_t i = 0; i < n; i++) {
-        if (!url_is_digit((unsigned char)p[i])) return false;
+        if (!url_is_digit((unsigned char)p[i]))
+            return false;
         v = v * 10 + (uint32_t)(p[i] - '0');
-        if (v > 65535) return false;
+        if (v > 65535)
+            return false;
     }
     return v != 0;
 }
@@ -123,12 +132,15 @@ static bool url_port_ok(const char *p, size_t n)
 static bool url_ipv4_part(const char *p, size_t n, unsigned char *out)
 {
     unsigned v = 0;
-    if (n == 0 || n > 3 || (n > 1 && p[0] == '0')) return false;
+    if (n == 0 || n > 3 || (n > 1 && p[0] == '0'))
+        return false;
     for (size_t i = 0; i < n; i++) {
-        if (!url_is_digit((unsigned char)p[i])) return false;
+        if (!url_is_digit((unsigned char)p[i]))
+            return false;
         v = v * 10 + (unsigned)(p[i] - '0');
     }
-    if (v > 255) return false;
+    if (v > 255)
+        return false;
     *out = (unsigned char)v;
     return true;
 }
@@ -140,8 +152,10 @@ static bool url_ipv4_parse(const char *h, size_t n, unsigned char ip[16])
     memset(ip, 0, 16);
     ip[10] = ip[11] = 0xff;
     for (size_t i = 0; i <= n; i++) {
-        if (i < n && h[i] != '.') continue;
-        if (part == 4 || !url_ipv4_part(h + start, i - start, &ip[12 + part])) return false;
+        if (i < n && h[i] != '.')
+            continue;
+        if (part == 4 || !url_ipv4_part(h + start, i - start, &ip[12 + part]))
+            return false;
         part++;
         start = i + 1;
     }
@@ -151,7 +165,8 @@ static bool url_ipv4_parse(const char *h, size_t n, unsigned char ip[16])
 static bool url_ipv6_parse(const char *h, size_t n, unsigned char ip[16])
 {
     char text[URL_V6_TEXT_MAX + 1];
-    if (n < 2 || n > URL_V6_TEXT_MAX) return false;
+    if (n < 2 || n > URL_V6_TEXT_MAX)
+        return false;
     memcpy(text, h, n);
     text[n] = '\0';
     return inet_pton(AF_INET6, text, ip) == 1;
@@ -165,20 +180,24 @@ static bool url_label_numeric(const char *l, size_t n)
     size_t i = 0;
     if (n >= 2 && l[0] == '0' && (l[1] == 'x' || l[1] == 'X')) {
         for (i = 2; i < n; i++)
-            if (!url_is_hex((unsigned char)l[i])) return false;
+            if (!url_is_hex((unsigned char)l[i]))
+                return false;
         return true;
     }
     for (i = 0; i < n; i++)
-        if (!url_is_digit((unsigned char)l[i])) return false;
+        if (!url_is_digit((unsigned char)l[i]))
+            return false;
     return n > 0;
 }
 
 static bool url_label_ok(const char *l, size_t n)
 {
-    if (n == 0 || n > URL_LABEL_MAX) return false;
+    if (n == 0 || n > URL_LABEL_MAX)
+        return false;
     for (size_t i = 0; i < n; i++) {
         unsigned char c = (unsigned char)l[i];
-        if (!url_is_alpha(c) && !url_is_digit(c) && c != '-') return false;
+        if (!url_is_alpha(c) && !url_is_digit(c) && c != '-')
+            return false;
     }
     return true;
 }
@@ -187,11 +206,15 @@ static bool url_label_ok(const char *l, size_t n)
 static bool url_name_ok(const char *h, size_t n)
 {
     size_t start = 0;
-    if (n == 0 || n > URL_HOST_MAX) return false;
+    if (n == 0 || n > URL_HOST_MAX)
+        return false;
     for (size_t i = 0; i <= n; i++) {
-        if (i < n && h[i] != '.') continue;
-        if (!url_label_ok(h + start, i - start)) return false;
-        if (i == n && url_label_numeric(h + start, i - start)) return false;
+        if (i < n && h[i] != '.')
+            continue;
+        if (!url_label_ok(h + start, i - start))
+            return false;
+        if (i == n && url_label_numeric(h + start, i - start))
+            return false;
         start = i + 1;
     }
     return true;
@@ -235,7 +258,8 @@ static void url_self_identify(const char *s, size_t n, url_host_id *id)
         hp.host_len = n;
         hp.bracketed = false;
     }
-    if (url_host_identify(hp.host, hp.host_len, hp.bracketed, id)) return;
+    if (url_host_identify(hp.host, hp.host_len, hp.bracketed, id))
+        return;
     memset(id, 0, sizeof *id);
     id->name = hp.host;
     id->name_len = url_strip_trailing_dot(hp.host, hp.host_len);
@@ -243,8 +267,10 @@ static void url_self_identify(const char *s, size_t n, url_host_id *id)
 
 static bool url_host_id_eq(const url_host_id *a, const url_host_id *b)
 {
-    if (a->is_ip != b->is_ip) return false;
-    if (a->is_ip) return memcmp(a->ip, b->ip, 16) == 0;
+    if (a->is_ip != b->is_ip)
+        return false;
+    if (a->is_ip)
+        return memcmp(a->ip, b->ip, 16) == 0;
     return a->name_len == b->name_len && strncasecmp(a->name, b->name, a->name_len) == 0;
 }
 
@@ -253,16 +279,21 @@ static wl_url_verdict url_check_authority(const char *a, size_t n, const char *s
 {
     url_hostport hp;
     url_host_id id;
-    if (n == 0) return WL_URL_NO_HOST;
-    if (memchr(a, '@', n)) return WL_URL_USERINFO;
+    if (n == 0)
+        return WL_URL_NO_HOST;
+    if (memchr(a, '@', n))
+        return WL_URL_USERINFO;
     if (!url_split_hostport(a, n, &hp) || (hp.has_port && !url_port_ok(hp.port, hp.port_len)))
         return WL_URL_BAD_HOST;
-    if (hp.host_len == 0 && !hp.bracketed) return WL_URL_NO_HOST; /* "http://:80/" */
-    if (!url_host_identify(hp.host, hp.host_len, hp.bracketed, &id)) return WL_URL_BAD_HOST;
+    if (hp.host_len == 0 && !hp.bracketed)
+        return WL_URL_NO_HOST; /* "http://:80/" */
+    if (!url_host_identify(hp.host, hp.host_len, hp.bracketed, &id))
+        return WL_URL_BAD_HOST;
     if (self_host && self_host_len > 0) {
         url_host_id self;
         url_self_identify(self_host, self_host_len, &self);
-        if (url_host_id_eq(&id, &self)) return WL_URL_SELF;
+        if (url_host_id_eq(&id, &self))
+            return WL_URL_SELF;
     }
     return WL_URL_OK;
 }
@@ -272,11 +303,15 @@ wl_url_verdict wl_url_check(const char *url, size_t len, const char *self_host,
 {
     size_t scheme_len;
     const char *auth;
-    if (len == 0) return WL_URL_EMPTY;
-    if (len > WL_URL_MAX) return WL_URL_TOO_LONG;
-    if (!url_bytes_ok(url, len)) return WL_URL_BAD_CHAR;
+    if (len == 0)
+        return WL_URL_EMPTY;
+    if (len > WL_URL_MAX)
+        return WL_URL_TOO_LONG;
+    if (!url_bytes_ok(url, len))
+        return WL_URL_BAD_CHAR;
     scheme_len = url_http_scheme_len(url, len);
-    if (scheme_len == 0) return WL_URL_BAD_SCHEME;
+    if (scheme_len == 0)
+        return WL_URL_BAD_SCHEME;
     if (len - scheme_len < 2 || url[scheme_len] != '/' || url[scheme_len + 1] != '/')
         return WL_URL_NO_HOST;
     auth = url + scheme_len + 2;
@@ -317,11 +352,14 @@ const char *wl_url_verdict_text(wl_url_verdict v)
 static size_t url_any_scheme_len(const char *url, size_t len)
 {
     size_t i = 0;
-    if (len == 0 || !url_is_alpha((unsigned char)url[0])) return 0;
+    if (len == 0 || !url_is_alpha((unsigned char)url[0]))
+        return 0;
     for (i = 1; i < len; i++) {
         unsigned char c = (unsigned char)url[i];
-        if (c == ':') return i + 1;
-        if (!url_is_alpha(c) && !url_is_digit(c) && c != '+' && c != '-' && c != '.') return 0;
+        if (c == ':')
+            return i + 1;
+        if (!url_is_alpha(c) && !url_is_digit(c) && c != '+' && c != '-' && c != '.')
+            return 0;
     }
     return 0;
 }
@@ -332,7 +370,8 @@ int wl_url_host(const char *url, size_t len, const char **host, size_t *host_len
     const char *auth, *at;
     size_t n;
     url_hostport hp;
-    if (s == 0 || len - s < 2 || url[s] != '/' || url[s + 1] != '/') return -1;
+    if (s == 0 || len - s < 2 || url[s] != '/' || url[s + 1] != '/')
+        return -1;
     auth = url + s + 2;
     n = url_authority_len(auth, len - s - 2);
     /* Userinfo ends at the LAST '@', as browsers split it. */
@@ -340,9 +379,12 @@ int wl_url_host(const char *url, size_t len, const char **host, size_t *host_len
         n -= (size_t)(at - auth) + 1;
         auth = at + 1;
     }
-    if (!url_split_hostport(auth, n, &hp)) return -1;
-    if (!hp.bracketed && hp.host_len > 0 && hp.host[hp.host_len - 1] == '.') hp.host_len--;
-    if (hp.host_len == 0) return -1;
+    if (!url_split_hostport(auth, n, &hp))
+        return -1;
+    if (!hp.bracketed && hp.host_len > 0 && hp.host[hp.host_len - 1] == '.')
+        hp.host_len--;
+    if (hp.host_len == 0)
+        return -1;
     *host = hp.host;
     *host_len = hp.host_len;
     return 0;

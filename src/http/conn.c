@@ -68,8 +68,10 @@ static void conn_free(wl_conn *c)
     free(c);
 }
 
-/* Closes the socket at once; the memory goes too unless a pool thread still
- * holds the connection's job, in which case wl_conn_job_done() frees it. */
+/* Closes the socket at once. The memory is freed at the end of the loop
+ * iteration (wl_conn_reap), never here: the iteration's epoll events may
+ * still name this connection. A paused connection waits for its job first:
+ * wl_conn_job_done() buries it. */
 void wl_conn_close(wl_conn *c)
 {
     wl_loop *loop = c->loop;
@@ -85,7 +87,16 @@ void wl_conn_close(wl_conn *c)
     if (c->flags & CONN_PAUSED)
         return;
     wl_node_unlink(&c->all_node);
-    conn_free(c);
+    wl_node_push_back(&loop->graveyard, &c->all_node);
+}
+
+void wl_conn_reap(wl_node *graveyard)
+{
+    while (wl_node_linked(graveyard)) {
+        wl_node *n = graveyard->next;
+        wl_node_unlink(n);
+        conn_free(WL_CONTAINER_OF(n, wl_conn, all_node));
+    }
 }
 
 /* Half-closes after the last response so the client reads it before any
@@ -362,6 +373,8 @@ void wl_conn_flush(wl_conn *c)
 
 void wl_conn_on_events(wl_conn *c, uint32_t events)
 {
+    if (c->flags & CONN_DEAD)
+        return; /* closed earlier in this iteration; freed after it */
     if (events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) {
         c->flags |= CONN_CAN_READ;
         wl_conn_mark_ready(c);
@@ -378,7 +391,7 @@ void wl_conn_job_done(wl_conn *c)
     c->flags &= ~CONN_PAUSED;
     if (c->flags & CONN_DEAD) {
         wl_node_unlink(&c->all_node);
-        conn_free(c);
+        wl_node_push_back(&c->loop->graveyard, &c->all_node);
         return;
     }
     wl_exchange *ex = &c->job.ex;

@@ -105,9 +105,10 @@ struct wl_loop {
     int listen_fd;
     int wake_fd; /* eventfd: stop requests and finished jobs */
     void *tctx;
-    wl_node all;     /* every connection */
-    wl_node ready;   /* connections with unprocessed input */
-    wl_node pending; /* connections with output to write */
+    wl_node all;       /* every connection */
+    wl_node ready;     /* connections with unprocessed input */
+    wl_node pending;   /* connections with output to write */
+    wl_node graveyard; /* closed connections, freed after the iteration */
     job_inbox inbox;
     int64_t now_ms; /* monotonic, refreshed each iteration */
     int64_t next_sweep_ms;
@@ -149,6 +150,8 @@ void wl_conn_mark_ready(wl_conn *c);
 bool wl_conn_idle(const wl_conn *c);
 void wl_conn_on_timer(wl_conn *c, int64_t now_ms);
 void wl_conn_begin_drain(wl_conn *c);
+/* Frees the connections on `graveyard` (linked by all_node). */
+void wl_conn_reap(wl_node *graveyard);
 
 /* offload.c */
 wl_status wl_offload_start(wl_server *srv);

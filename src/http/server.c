@@ -68,6 +68,7 @@ static wl_status loop_init(wl_server *srv, wl_loop *loop, unsigned index)
     wl_node_init(&loop->all);
     wl_node_init(&loop->ready);
     wl_node_init(&loop->pending);
+    wl_node_init(&loop->graveyard);
     pthread_mutex_init(&loop->inbox.lock, NULL);
     wl_status st = listen_socket(srv->cfg.listen_host, &srv->port, &loop->listen_fd);
     if (st != WL_OK)
@@ -266,6 +267,7 @@ static void loop_iterate(wl_loop *loop, struct epoll_event *evs)
         h->before_flush(h->ctx, loop->tctx);
     loop_run_list(&loop->pending, true);
     loop_sweep(loop);
+    wl_conn_reap(&loop->graveyard);
 }
 
 static void *loop_main(void *arg)
@@ -281,6 +283,7 @@ static void *loop_main(void *arg)
         loop_iterate(loop, evs);
     while (wl_node_linked(&loop->all))
         wl_conn_close(WL_CONTAINER_OF(loop->all.next, wl_conn, all_node));
+    wl_conn_reap(&loop->graveyard);
     if (h->before_flush)
         h->before_flush(h->ctx, loop->tctx);
     if (h->thread_fini)

@@ -14,7 +14,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 #define FUZZ_REQUIRE(cond)                                                                         \
     do {                                                                                           \
-        if (!(cond)) abort();                                                                      \
+        if (!(cond))                                                                               \
+            abort();                                                                               \
     } while (0)
 
 static int alias_byte_ok(unsigned char c)
@@ -33,6 +34,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         for (size_t i = 0; i < size; i++)
             FUZZ_REQUIRE(alias_byte_ok(data[i]));
     }
-    if (size < WL_ALIAS_MIN || size > WL_ALIAS_MAX) FUZZ_REQUIRE(v == WL_ALIAS_LENGTH);
+    if (size < WL_ALIAS_MIN || size > WL_ALIAS_MAX)
+        FUZZ_REQUIRE(v == WL_ALIAS_LENGTH);
     return 0;
 }

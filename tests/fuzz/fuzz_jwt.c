@@ -35,9 +35,11 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
     (void)argc;
     (void)argv;
-    if (sodium_init() < 0) abort();
+    if (sodium_init() < 0)
+        abort();
     wl_jwt_keyring_init(&ring);
-    if (wl_jwt_keyring_add(&ring, "fz", SECRET, sizeof SECRET) != WL_OK) abort();
+    if (wl_jwt_keyring_add(&ring, "fz", SECRET, sizeof SECRET) != WL_OK)
+        abort();
     return 0;
 }
 
@@ -46,8 +48,10 @@ static void check(const char *tok, size_t len)
     wl_jwt_claims c;
     wl_jwt_reason why;
     wl_status st = wl_jwt_verify(&ring, tok, len, ISS, AUD, NOW, &c, &why);
-    if (st == WL_OK && (why != WL_JWT_R_OK || c.sub[0] == '\0' || c.exp <= NOW)) abort();
-    if (st != WL_OK && (st != WL_EDENIED || why == WL_JWT_R_OK)) abort();
+    if (st == WL_OK && (why != WL_JWT_R_OK || c.sub[0] == '\0' || c.exp <= NOW))
+        abort();
+    if (st != WL_OK && (st != WL_EDENIED || why == WL_JWT_R_OK))
+        abort();
 }
 
 /* Writes b64(hdr).b64(body).b64(HMAC) into tok; returns its length. */
@@ -55,7 +59,8 @@ static size_t build(char *tok, size_t cap, const uint8_t *hdr, size_t hn, const 
                     size_t bn)
 {
     const int v = sodium_base64_VARIANT_URLSAFE_NO_PADDING;
-    if (sodium_base64_ENCODED_LEN(hn, v) + sodium_base64_ENCODED_LEN(bn, v) + 64 > cap) return 0;
+    if (sodium_base64_ENCODED_LEN(hn, v) + sodium_base64_ENCODED_LEN(bn, v) + 64 > cap)
+        return 0;
     sodium_bin2base64(tok, cap, hdr, hn, v);
     size_t n = strlen(tok);
     tok[n++] = '.';
@@ -79,15 +84,18 @@ static void signed_parts(const uint8_t *d, size_t n, bool fixed_header)
         len = build(tok, sizeof tok, d, (size_t)(nl - d), nl + 1, n - (size_t)(nl - d) - 1);
     else
         return;
-    if (len) check(tok, len);
+    if (len)
+        check(tok, len);
 }
 
 /* Copies up to cap-1 bytes of fuzz data into a NUL-terminated string. */
 static void take_str(char *dst, size_t cap, const uint8_t **d, size_t *n)
 {
     size_t k = *n ? (*d)[0] % cap : 0;
-    if (*n) (*d)++, (*n)--;
-    if (k > *n) k = *n;
+    if (*n)
+        (*d)++, (*n)--;
+    if (k > *n)
+        k = *n;
     memcpy(dst, *d, k);
     dst[k] = '\0';
     *d += k;
@@ -115,7 +123,8 @@ static void sign_round_trip(const uint8_t *d, size_t n)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    if (size == 0) return 0;
+    if (size == 0)
+        return 0;
     const uint8_t *d = data + 1;
     size_t n = size - 1;
     switch (data[0] & 3) {

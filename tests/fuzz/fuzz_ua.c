@@ -19,13 +19,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static void require(int cond)
 {
-    if (!cond) abort();
+    if (!cond)
+        abort();
 }
 
 static int one_of(const char *v, const char *const *set)
 {
     for (; *set; set++)
-        if (strcmp(v, *set) == 0) return 1;
+        if (strcmp(v, *set) == 0)
+            return 1;
     return 0;
 }
 
@@ -59,7 +61,8 @@ static void check_referrer(const char *s, size_t n)
 static void check_hll(const uint8_t *data, size_t size)
 {
     wl_hll h, back;
-    if (wl_hll_deserialize(&h, data, size) != WL_OK) return;
+    if (wl_hll_deserialize(&h, data, size) != WL_OK)
+        return;
     uint8_t buf[WL_HLL_MAX_SERIALIZED];
     size_t len = 0;
     require(wl_hll_serialize(&h, buf, sizeof buf, &len) == WL_OK);
@@ -73,8 +76,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     /* A copy of exactly `size` bytes, so ASan flags any read past the end. */
     char *s = malloc(size ? size : 1);
-    if (!s) return 0;
-    if (size) memcpy(s, data, size);
+    if (!s)
+        return 0;
+    if (size)
+        memcpy(s, data, size);
     check_ua(s, size, 0);
     check_ua(s, size, 1);
     check_referrer(s, size);

@@ -17,7 +17,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 #define FUZZ_REQUIRE(cond)                                                                         \
     do {                                                                                           \
-        if (!(cond)) abort();                                                                      \
+        if (!(cond))                                                                               \
+            abort();                                                                               \
     } while (0)
 
 static void check_host_slice(const char *url, size_t len, const char *host, size_t host_len)
@@ -50,6 +51,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         check_accepted(url, size);
     else
         FUZZ_REQUIRE(wl_url_check(url, size, "sho.rt", 6) == v);
-    if (wl_url_host(url, size, &host, &host_len) == 0) check_host_slice(url, size, host, host_len);
+    if (wl_url_host(url, size, &host, &host_len) == 0)
+        check_host_slice(url, size, host, host_len);
     return 0;
 }

@@ -47,7 +47,8 @@ static void test_generate_many(void **state)
      * like "byte % 62" would push the first 8 up by ~25%). */
     int used = 0;
     for (int c = 0; c < 256; c++) {
-        if (!counts[c]) continue;
+        if (!counts[c])
+            continue;
         used++;
         assert_true(counts[c] > 4700 && counts[c] < 5650);
     }
@@ -116,7 +117,8 @@ static void test_plausible_rejects(void **state)
     }
     /* Two adjacent characters swapped. */
     for (size_t i = WL_APIKEY_TAG_LEN; i + 1 < WL_APIKEY_LEN; i++) {
-        if (key[i] == key[i + 1]) continue;
+        if (key[i] == key[i + 1])
+            continue;
         memcpy(bad, key, WL_APIKEY_LEN + 1);
         bad[i] = key[i + 1];
         bad[i + 1] = key[i];

@@ -64,10 +64,12 @@ static void test_table(void **state)
         size_t len = 0;
         wl_status st = wl_email_normalize(t->in, strlen(t->in), out, sizeof out, &len);
         if (!t->want) {
-            if (st != WL_EINVAL) fail_msg("'%s': want refusal, got %s", t->in, wl_strerror(st));
+            if (st != WL_EINVAL)
+                fail_msg("'%s': want refusal, got %s", t->in, wl_strerror(st));
             continue;
         }
-        if (st != WL_OK) fail_msg("'%s': want '%s', got %s", t->in, t->want, wl_strerror(st));
+        if (st != WL_OK)
+            fail_msg("'%s': want '%s', got %s", t->in, t->want, wl_strerror(st));
         assert_string_equal(out, t->want);
         assert_int_equal(len, strlen(t->want));
     }

@@ -36,9 +36,11 @@ static int run_script(const char *out_path)
 {
     char *argv[] = {"perl", FIXTURE_SCRIPT, (char *)out_path, NULL};
     pid_t pid;
-    if (posix_spawnp(&pid, "perl", NULL, NULL, argv, environ) != 0) return -1;
+    if (posix_spawnp(&pid, "perl", NULL, NULL, argv, environ) != 0)
+        return -1;
     int status;
-    if (waitpid(pid, &status, 0) != pid || !WIFEXITED(status)) return -1;
+    if (waitpid(pid, &status, 0) != pid || !WIFEXITED(status))
+        return -1;
     return WEXITSTATUS(status);
 }
 
@@ -48,7 +50,8 @@ static int setup(void **state)
     memset(&f, 0, sizeof f);
     *state = &f;
     snprintf(f.dir, sizeof f.dir, "/tmp/wl-test-geo-XXXXXX");
-    if (!mkdtemp(f.dir)) return -1;
+    if (!mkdtemp(f.dir))
+        return -1;
     snprintf(f.path, sizeof f.path, "%s/country.mmdb", f.dir);
     if (access(FIXTURE_SCRIPT, R_OK) != 0) {
         fprintf(stderr, "test_geo: %s not found; run from the repository root\n", FIXTURE_SCRIPT);
@@ -79,14 +82,16 @@ static int teardown(void **state)
 static wl_geo *geo_or_skip(void **state)
 {
     struct fixture *f = *state;
-    if (!f->geo) skip();
+    if (!f->geo)
+        skip();
     return f->geo;
 }
 
 static wl_status lookup(wl_geo *g, const char *text, char out[3])
 {
     uint8_t addr[16];
-    if (inet_pton(AF_INET, text, addr) == 1) return wl_geo_country(g, addr, AF_INET, out);
+    if (inet_pton(AF_INET, text, addr) == 1)
+        return wl_geo_country(g, addr, AF_INET, out);
     assert_int_equal(inet_pton(AF_INET6, text, addr), 1);
     return wl_geo_country(g, addr, AF_INET6, out);
 }

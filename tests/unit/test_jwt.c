@@ -66,7 +66,8 @@ static size_t craft(char *out, size_t cap, const char *hdr, const char *body,
     crypto_auth_hmacsha256_final(&s, mac);
     out[n++] = '.';
     out[n] = '\0';
-    if (secret) n += b64(out + n, cap - n, mac, sizeof mac);
+    if (secret)
+        n += b64(out + n, cap - n, mac, sizeof mac);
     return n;
 }
 
@@ -293,7 +294,8 @@ static void test_tampering(void **state)
 
     /* Every flipped byte anywhere is refused. */
     for (size_t i = 0; i < len; i++) {
-        if (tok[i] == '.') continue;
+        if (tok[i] == '.')
+            continue;
         memcpy(bad, tok, len + 1);
         flip_char(bad, i);
         assert_int_not_equal(verify_reason(&kr, bad, len), WL_JWT_R_OK);
@@ -442,11 +444,13 @@ static int dir_teardown(void **state)
     struct dirent *e;
     char p[sizeof tmpdir + 256 + 2];
     while (d && (e = readdir(d))) {
-        if (e->d_name[0] == '.') continue;
+        if (e->d_name[0] == '.')
+            continue;
         snprintf(p, sizeof p, "%s/%s", tmpdir, e->d_name);
         unlink(p);
     }
-    if (d) closedir(d);
+    if (d)
+        closedir(d);
     return rmdir(tmpdir);
 }
 
@@ -466,7 +470,8 @@ static int count_entries(const char *dir)
     struct dirent *e;
     while (d && (e = readdir(d)))
         n += e->d_name[0] != '.';
-    if (d) closedir(d);
+    if (d)
+        closedir(d);
     return n;
 }
 
@@ -556,7 +561,8 @@ static void test_keyfile_corrupt(void **state)
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         write_file(path, bad[i], 0600);
         wl_status st = wl_jwt_keyring_load_or_create(&kr, path, NULL);
-        if (st != WL_ECORRUPT) fail_msg("case %zu: got %s", i, wl_strerror(st));
+        if (st != WL_ECORRUPT)
+            fail_msg("case %zu: got %s", i, wl_strerror(st));
         assert_int_equal(kr.count, 0);
     }
     /* Nine keys. */
@@ -576,7 +582,8 @@ static void test_keyfile_corrupt(void **state)
 
 int main(void)
 {
-    if (sodium_init() < 0) return 1;
+    if (sodium_init() < 0)
+        return 1;
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_round_trip),
         cmocka_unit_test(test_sign_rejects),

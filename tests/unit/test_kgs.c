@@ -105,7 +105,8 @@ static int set_insert(uint64_t *slots, unsigned bits, uint64_t code)
     size_t mask = ((size_t)1 << bits) - 1;
     size_t i = (size_t)((code * 0x9E3779B97F4A7C15ull) >> (64 - bits));
     while (slots[i] != 0) {
-        if (slots[i] == code) return 1;
+        if (slots[i] == code)
+            return 1;
         i = (i + 1) & mask;
     }
     slots[i] = code;
@@ -294,6 +295,7 @@ int main(void)
         cmocka_unit_test_teardown(test_rejection_and_reserved, restore_system_rng),
         cmocka_unit_test(test_collision_counter),
     };
-    if (sodium_init() < 0) return 1;
+    if (sodium_init() < 0)
+        return 1;
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -205,10 +205,12 @@ static void expect_host(const char *url, const char *want)
     size_t host_len = 0;
     int rc = wl_url_host(url, strlen(url), &host, &host_len);
     if (!want) {
-        if (rc != -1) fail_msg("\"%s\": expected no host, got \"%.*s\"", url, (int)host_len, host);
+        if (rc != -1)
+            fail_msg("\"%s\": expected no host, got \"%.*s\"", url, (int)host_len, host);
         return;
     }
-    if (rc != 0) fail_msg("\"%s\": expected host \"%s\", got none", url, want);
+    if (rc != 0)
+        fail_msg("\"%s\": expected host \"%s\", got none", url, want);
     assert_true(host >= url && host + host_len <= url + strlen(url));
     if (host_len != strlen(want) || memcmp(host, want, host_len) != 0)
         fail_msg("\"%s\": expected host \"%s\", got \"%.*s\"", url, want, (int)host_len, host);
@@ -247,7 +249,8 @@ static void test_host_of_every_valid_row(void **state)
     for (size_t i = 0; i < sizeof url_cases / sizeof url_cases[0]; i++) {
         const char *u = url_cases[i].url, *host;
         size_t host_len;
-        if (wl_url_check(u, strlen(u), NULL, 0) != WL_URL_OK) continue;
+        if (wl_url_check(u, strlen(u), NULL, 0) != WL_URL_OK)
+            continue;
         assert_int_equal(wl_url_host(u, strlen(u), &host, &host_len), 0);
         assert_true(host_len > 0 && host > u && host + host_len <= u + strlen(u));
     }
