@@ -3,11 +3,11 @@
 #   1. build (warnings are errors under CI) and C unit tests
 #   2. integration tests (pytest) against the real binary
 #   3. 1 and 2 again under ASan+UBSan
-#   4. every libFuzzer target for FUZZ_SECONDS (default 20) each
+#   4. every libFuzzer target for FUZZ_SECONDS (default 30) each
 # Prints one closing "N passed, N failed" line over the steps.
 set -uo pipefail
 cd "$(dirname "$0")/.."
-FUZZ_SECONDS=${FUZZ_SECONDS:-20}
+FUZZ_SECONDS=${FUZZ_SECONDS:-30}
 JOBS=${JOBS:-2}
 passed=0 failed=0 failures=()
 
