@@ -20,4 +20,8 @@ int wl_cli_migrate(int argc, char **argv);
 int wl_cli_config(wl_config *cfg, unsigned scope, const char *usage, int argc, char **argv,
                   int *nargs);
 
+/* Routes SIGTERM and SIGINT to handler (which must be async-signal-safe)
+ * and ignores SIGPIPE: a peer that hangs up is an error code, not a signal. */
+void wl_cli_on_stop_signals(void (*handler)(int));
+
 #endif

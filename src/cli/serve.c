@@ -16,29 +16,6 @@ static void on_stop_signal(int sig)
         wl_server_stop(running); /* async-signal-safe: an atomic store and write()s */
 }
 
-int wl_cli_config(wl_config *cfg, unsigned scope, const char *usage, int argc, char **argv,
-                  int *nargs)
-{
-    for (int i = 0; i < argc; i++) {
-        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
-            printf("usage: %s\n\noptions:\n", usage);
-            wl_config_print_help(stdout, scope);
-            return 0;
-        }
-    }
-    char err[256];
-    wl_config_defaults(cfg);
-    if (wl_config_load(cfg, scope, argc, argv, nargs, err, sizeof(err)) != WL_OK) {
-        fprintf(stderr, "warplink: %s\n", err);
-        return 2;
-    }
-    static const char *const levels[] = {"debug", "info", "warn", "error"};
-    for (int i = 0; i < 4; i++)
-        if (!strcmp(cfg->log_level, levels[i]))
-            wl_log_set_level((wl_log_level)i);
-    return -1;
-}
-
 static wl_server_config server_config(const wl_config *cfg, const char *host, unsigned port)
 {
     return (wl_server_config){
@@ -51,17 +28,6 @@ static wl_server_config server_config(const wl_config *cfg, const char *host, un
         .idle_timeout_ms = cfg->idle_timeout_s * 1000,
         .drain_timeout_ms = cfg->drain_timeout_s * 1000,
     };
-}
-
-static void install_signals(void)
-{
-    struct sigaction sa;
-    memset(&sa, 0, sizeof(sa));
-    sa.sa_handler = on_stop_signal;
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGTERM, &sa, NULL);
-    sigaction(SIGINT, &sa, NULL);
-    signal(SIGPIPE, SIG_IGN);
 }
 
 int wl_cli_serve(int argc, char **argv)
@@ -101,7 +67,7 @@ int wl_cli_serve(int argc, char **argv)
                  brackets ? "[" : "", host, brackets ? "]" : "", wl_server_port(srv));
     }
     running = srv;
-    install_signals();
+    wl_cli_on_stop_signals(on_stop_signal);
     bool v6 = strchr(host, ':') != NULL;
     fprintf(stderr, "warplink: listening on http://%s%s%s:%u\n", v6 ? "[" : "", host, v6 ? "]" : "",
             wl_server_port(srv));

@@ -32,17 +32,6 @@ static void on_stop_signal(int sig)
     atomic_store(&stop_requested, true); /* lock-free: async-signal-safe */
 }
 
-static void install_signals(void)
-{
-    struct sigaction sa;
-    memset(&sa, 0, sizeof(sa));
-    sa.sa_handler = on_stop_signal;
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGTERM, &sa, NULL);
-    sigaction(SIGINT, &sa, NULL);
-    signal(SIGPIPE, SIG_IGN);
-}
-
 static void print_summary(wl_worker_metrics *m, int64_t started_ms)
 {
     uint64_t batches = atomic_load(&m->batches), ns = atomic_load(&m->commit_ns_sum);
@@ -124,7 +113,7 @@ int wl_cli_worker(int argc, char **argv)
         .batch_wait_ms = cfg.batch_wait_ms,
         .metrics = &metrics,
     };
-    install_signals();
+    wl_cli_on_stop_signals(on_stop_signal);
     int64_t started = wl_now_ms();
     rc = consume(&cfg, &wc);
     if (rc == 0)

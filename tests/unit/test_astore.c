@@ -8,6 +8,8 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include "testutil.h"
+
 #define _XOPEN_SOURCE_EXTENDED 1
 #include <ftw.h>
 #include <stdio.h>
@@ -35,17 +37,11 @@ static int setup(void **state)
     return 0;
 }
 
-static int rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
-{
-    (void)sb, (void)flag, (void)ftw;
-    return remove(path);
-}
-
 static int teardown(void **state)
 {
     fixture *f = *state;
     wl_astore_sqlite_set_commit_hook(NULL, NULL);
-    nftw(f->dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+    wl_test_rmtree(f->dir);
     free(f);
     return 0;
 }

@@ -10,6 +10,8 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include "testutil.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
@@ -44,17 +46,11 @@ static int setup(void **state)
     return 0;
 }
 
-static int rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
-{
-    (void)sb, (void)flag, (void)ftw;
-    return remove(path);
-}
-
 static int teardown(void **state)
 {
     fixture *f = *state;
     wl_queue_embedded_set_write_fn(NULL);
-    nftw(f->dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+    wl_test_rmtree(f->dir);
     free(f);
     return 0;
 }

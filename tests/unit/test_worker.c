@@ -12,6 +12,8 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include "testutil.h"
+
 #define _XOPEN_SOURCE_EXTENDED 1
 #include <ftw.h>
 #include <stdio.h>
@@ -72,12 +74,6 @@ static int setup(void **state)
     return 0;
 }
 
-static int rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
-{
-    (void)sb, (void)flag, (void)ftw;
-    return remove(path);
-}
-
 static int teardown(void **state)
 {
     fixture *f = *state;
@@ -85,7 +81,7 @@ static int teardown(void **state)
     for (unsigned p = 0; p < 2; p++)
         wl_queue_producer_free(f->prod[p]);
     wl_queue_close(f->q);
-    nftw(f->dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+    wl_test_rmtree(f->dir);
     free(f);
     return 0;
 }
