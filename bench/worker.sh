@@ -2,7 +2,7 @@
 # worker.sh - analytics worker throughput: builds bench/worker_bench.c against
 # $BUILD/libwarplink.a and runs it RUNS times, printing the median.
 #
-#   bench/worker.sh [events=1000000] [runs=5] [batch_max=10000]
+#   bench/worker.sh [events=1000000] [runs=5] [batch_max=10000] [links=1000]
 #
 # Environment:
 #   BUILD=build-perf   build directory (only `make BUILD=$BUILD` targets are used)
@@ -18,6 +18,7 @@ cd "$(dirname "$0")/.."
 EVENTS=${1:-1000000}
 RUNS=${2:-5}
 BATCH=${3:-10000}
+LINKS=${4:-1000}
 BUILD=${BUILD:-build-perf}
 [ "$RUNS" -ge 3 ] || { echo "worker.sh: runs must be >= 3" >&2; exit 2; }
 
@@ -32,7 +33,7 @@ trap 'rm -rf "$TMP"' EXIT
 
 # run BIN TAG: one run, appends "events/s events/cpu-s" to $TMP/TAG
 run() {
-    out=$("$1" "$EVENTS" "$BATCH") || { echo "worker.sh: $1 failed: $out" >&2; exit 1; }
+    out=$("$1" "$EVENTS" "$BATCH" "$LINKS") || { echo "worker.sh: $1 failed: $out" >&2; exit 1; }
     echo "  $2: $out" >&2
     echo "$out" | sed -n 's/.* = \([0-9]*\) events\/s, cpu [0-9.]* s (\([0-9]*\) events\/cpu-s).*/\1 \2/p' >>"$TMP/$2"
 }

@@ -1,8 +1,9 @@
 /* worker_bench.c - analytics worker throughput from a pre-filled queue.
  *
  * Fills a fresh queue (in a mkdtemp() dir under $TMPDIR or /tmp) with N click
- * events over 4 partitions - 1,000 links, 3 days, a mix of browser and bot
- * user agents, 50 referrers, 5,000 client addresses - then times one
+ * events over 4 partitions - LINKS links (default 1,000; uniform, 100,000 is
+ * the hard case), 3 days, a mix of browser and bot user agents, 50
+ * referrers, 5,000 client addresses - then times one
  * wl_worker from open to caught up and prints events/s. The worker does the
  * real work: decode, classify, referrer host, visitor hash, aggregate, one
  * SQLite transaction (WAL, synchronous=FULL) per batch, reclaim. It also
@@ -14,7 +15,7 @@
  *   cc -std=c11 -D_GNU_SOURCE -O2 -Isrc bench/worker_bench.c build-worker/libwarplink.a \
  *      $(pkg-config --libs sqlite3 libsodium jansson libmaxminddb zlib) -pthread -lm \
  *      -o build-worker/worker_bench
- *   build-worker/worker_bench [events=1000000] [batch_max=10000]
+ *   build-worker/worker_bench [events=1000000] [batch_max=10000] [links=1000]
  */
 #define _XOPEN_SOURCE_EXTENDED 1
 #include <ftw.h>
@@ -53,7 +54,7 @@ static int rm_entry(const char *path, const struct stat *sb, int flag, struct FT
     return remove(path);
 }
 
-static int fill(const char *qdir, unsigned long n)
+static int fill(const char *qdir, unsigned long n, unsigned long links)
 {
     wl_queue_config qc = {.dir = qdir, .disk_budget_bytes = 8ull << 30};
     wl_queue *q;
@@ -67,7 +68,7 @@ static int fill(const char *qdir, unsigned long n)
     int64_t now = wl_now_ms();
     for (unsigned long i = 0; i < n; i++) {
         char key[16], ref[64];
-        snprintf(key, sizeof(key), "L%05lu", (i * 7919) % 1000);
+        snprintf(key, sizeof(key), "L%05lu", (i * 7919) % links);
         snprintf(ref, sizeof(ref), "https://site%lu.example/a/b", i % 50);
         const char *ua = uas[i % 4];
         wl_click_event ev = {.version = WL_CLICK_EVENT_VERSION,
@@ -101,6 +102,9 @@ int main(int argc, char **argv)
 {
     unsigned long n = argc > 1 ? strtoul(argv[1], NULL, 10) : 1000000;
     unsigned batch = argc > 2 ? (unsigned)strtoul(argv[2], NULL, 10) : 10000;
+    unsigned long links = argc > 3 ? strtoul(argv[3], NULL, 10) : 1000;
+    if (!links)
+        return fprintf(stderr, "links must be > 0\n"), 1;
     const char *tmp = getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp";
     char dir[512], qdir[600], db[600], err[1200];
     snprintf(dir, sizeof(dir), "%s/wl-worker-bench-XXXXXX", tmp);
@@ -109,7 +113,7 @@ int main(int argc, char **argv)
     snprintf(qdir, sizeof(qdir), "%s/queue", dir);
     snprintf(db, sizeof(db), "%s/analytics.db", dir);
     int64_t t0 = wl_mono_ms();
-    if (fill(qdir, n) != 0)
+    if (fill(qdir, n, links) != 0)
         return fprintf(stderr, "fill failed\n"), 1;
     int64_t t1 = wl_mono_ms();
     static wl_worker_metrics m;
@@ -131,10 +135,11 @@ int main(int argc, char **argv)
     wl_worker_close(w);
     uint64_t done = atomic_load(&m.consumed), commits = atomic_load(&m.batches);
     printf(
-        "filled %lu events in %.2f s; worker (batch_max %u): %llu events in %.2f s = %.0f "
+        "filled %lu events (%lu links) in %.2f s; worker (batch_max %u): %llu events in %.2f s = "
+        "%.0f "
         "events/s, cpu %.2f s (%.0f events/cpu-s), %llu commits, mean commit %.1f ms, result %s\n",
-        n, (double)(t1 - t0) / 1000, batch, (unsigned long long)done, (double)(t2 - t1) / 1000,
-        (double)done * 1000.0 / (double)(t2 - t1 ? t2 - t1 : 1), c2 - c1,
+        n, links, (double)(t1 - t0) / 1000, batch, (unsigned long long)done,
+        (double)(t2 - t1) / 1000, (double)done * 1000.0 / (double)(t2 - t1 ? t2 - t1 : 1), c2 - c1,
         (double)done / (c2 - c1 > 0 ? c2 - c1 : 1e-9), (unsigned long long)commits,
         commits ? (double)atomic_load(&m.commit_ns_sum) / 1e6 / (double)commits : 0.0,
         wl_strerror(st));
