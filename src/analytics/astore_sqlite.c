@@ -85,31 +85,14 @@ static const char *const sql[S_COUNT_] = {
     [S_STATS_UNIQ] = "SELECT hll FROM uniq WHERE key = ?1 AND day BETWEEN ?2 AND ?3",
 };
 
-/* Versioned migrations: step i brings the schema from version i to i + 1.
- * Never edit a released step; append a new one. */
-static const char *const migrations[] = {
-    "CREATE TABLE daily (key TEXT NOT NULL, day INTEGER NOT NULL,"
-    "  clicks INTEGER NOT NULL DEFAULT 0, bot_clicks INTEGER NOT NULL DEFAULT 0,"
-    "  PRIMARY KEY (key, day)) WITHOUT ROWID, STRICT;"
-    "CREATE TABLE dim (key TEXT NOT NULL,"
-    "  dim TEXT NOT NULL CHECK (dim IN ('ref', 'country', 'device', 'browser', 'os')),"
-    "  day INTEGER NOT NULL, value TEXT NOT NULL, clicks INTEGER NOT NULL DEFAULT 0,"
-    "  PRIMARY KEY (key, dim, day, value)) WITHOUT ROWID, STRICT;"
-    "CREATE TABLE uniq (key TEXT NOT NULL, day INTEGER NOT NULL, hll BLOB NOT NULL,"
-    "  PRIMARY KEY (key, day)) WITHOUT ROWID, STRICT;"
-    "CREATE TABLE visitor_keys (day INTEGER PRIMARY KEY,"
-    "  key BLOB NOT NULL CHECK (length(key) = 32)) STRICT;"
-    "CREATE TABLE consumer (id INTEGER PRIMARY KEY CHECK (id = 1), position TEXT NOT NULL,"
-    "  updated_ms INTEGER NOT NULL, as_of_ms INTEGER NOT NULL DEFAULT 0,"
-    "  newest_event_ms INTEGER NOT NULL DEFAULT 0, events_total INTEGER NOT NULL DEFAULT 0,"
-    "  corrupt_total INTEGER NOT NULL DEFAULT 0) STRICT;",
-};
-#define MIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))
+#define MIGRATIONS wl_astore_sqlite_migration_count
 
 typedef struct sq_astore {
     wl_astore base; /* first: a wl_astore * is a sq_astore * */
     sqlite3 *db;
     sqlite3_stmt *stmt[S_COUNT_];
+    const void **order; /* apply's rows in primary-key order */
+    size_t order_cap;
     char err[256];
 } sq_astore;
 
@@ -207,7 +190,7 @@ static wl_status migrate(sq_astore *s)
         if (st == WL_OK && v < MIGRATIONS) {
             char bump[64];
             snprintf(bump, sizeof(bump), "PRAGMA user_version = %d", v + 1);
-            st = exec(s, migrations[v]);
+            st = exec(s, wl_astore_sqlite_migrations[v]);
             if (st == WL_OK)
                 st = exec(s, bump);
         }
@@ -264,6 +247,7 @@ static void sq_close(wl_astore *base)
     for (int i = 0; i < S_COUNT_; i++)
         sqlite3_finalize(s->stmt[i]);
     sqlite3_close(s->db);
+    free(s->order);
     free(s);
 }
 
@@ -344,17 +328,60 @@ static wl_status sq_visitor_key_get(wl_astore *base, wl_day day, wl_visitor_key 
 
 /* ---- apply --------------------------------------------------------------- */
 
+/* SQLite's BINARY collation of TEXT: bytes, then the shorter first. */
+static int text_cmp(const char *a, size_t alen, const char *b, size_t blen)
+{
+    int c = memcmp(a, b, alen < blen ? alen : blen);
+    return c ? c : (alen > blen) - (alen < blen);
+}
+
+/* Primary-key order of daily/uniq (key, day) and dim (key, dim, day, value):
+ * upserting in it walks each b-tree front to back instead of seeking at
+ * random, so a batch touches each page once. */
+static int day_cmp(const void *pa, const void *pb)
+{
+    const wl_agg_day *a = *(const wl_agg_day *const *)pa, *b = *(const wl_agg_day *const *)pb;
+    int c = text_cmp(a->key, a->key_len, b->key, b->key_len);
+    return c ? c : (a->day > b->day) - (a->day < b->day);
+}
+
+static int dim_cmp(const void *pa, const void *pb)
+{
+    const wl_agg_dim *a = *(const wl_agg_dim *const *)pa, *b = *(const wl_agg_dim *const *)pb;
+    int c = text_cmp(a->key, a->key_len, b->key, b->key_len);
+    if (!c && a->dim != b->dim)
+        c = strcmp(wl_dim_name(a->dim), wl_dim_name(b->dim));
+    if (!c && a->day != b->day)
+        c = a->day > b->day ? 1 : -1;
+    return c ? c : text_cmp(a->value, a->value_len, b->value, b->value_len);
+}
+
+/* s->order[0..n) = the day (dims false) or dim rows of a, sorted. */
+static size_t sort_rows(sq_astore *s, bool dims, const wl_agg *a)
+{
+    size_t n = dims ? a->ndims : a->ndays;
+    if (n > s->order_cap) {
+        free(s->order);
+        s->order_cap = n + n / 2;
+        s->order = wl_xmalloc(s->order_cap * sizeof(*s->order));
+    }
+    for (size_t i = 0; i < n; i++)
+        s->order[i] = dims ? (const void *)&a->dims[i] : (const void *)&a->days[i];
+    qsort(s->order, n, sizeof(*s->order), dims ? dim_cmp : day_cmp);
+    return n;
+}
+
 /* false for a row the schema's CHECK would refuse (configure_writer) */
-static bool bind_row(sqlite3_stmt *st, bool dims, int p, const wl_agg *a, size_t i)
+static bool bind_row(sqlite3_stmt *st, bool dims, int p, const void *row)
 {
     if (!dims) {
-        const wl_agg_day *d = &a->days[i];
+        const wl_agg_day *d = row;
         sqlite3_bind_text(st, p + 1, d->key, (int)d->key_len, SQLITE_STATIC);
         sqlite3_bind_int64(st, p + 2, d->day);
         sqlite3_bind_int64(st, p + 3, (sqlite3_int64)d->clicks);
         return sqlite3_bind_int64(st, p + 4, (sqlite3_int64)d->bot_clicks) == SQLITE_OK;
     }
-    const wl_agg_dim *m = &a->dims[i];
+    const wl_agg_dim *m = row;
     if ((unsigned)m->dim >= WL_DIM_COUNT_)
         return false;
     sqlite3_bind_text(st, p + 1, m->key, (int)m->key_len, SQLITE_STATIC);
@@ -364,17 +391,17 @@ static bool bind_row(sqlite3_stmt *st, bool dims, int p, const wl_agg *a, size_t
     return sqlite3_bind_int64(st, p + 5, (sqlite3_int64)m->clicks) == SQLITE_OK;
 }
 
-/* Upserts the rows of the day (dims false) or dim array. */
-static wl_status put_rows(sq_astore *s, bool dims, const wl_agg *a)
+/* Upserts the rows s->order[0..n) of the day (dims false) or dim array. */
+static wl_status put_rows(sq_astore *s, bool dims, size_t n)
 {
     wl_status ws = WL_OK;
-    for (size_t i = 0, n = dims ? a->ndims : a->ndays; ws == WL_OK && i < n;) {
+    for (size_t i = 0; ws == WL_OK && i < n;) {
         int rows = n - i >= UPSERT_ROWS ? UPSERT_ROWS : 1;
         sqlite3_stmt *st = stmt(s, (dims ? S_DIM_UPSERT : S_DAILY_UPSERT) + (rows > 1));
         if (!st)
             return WL_EIO;
         for (int r = 0; r < rows; r++, i++)
-            if (!bind_row(st, dims, r * (dims ? 5 : 4), a, i))
+            if (!bind_row(st, dims, r * (dims ? 5 : 4), s->order[i]))
                 return WL_EINVAL;
         ws = run(s, st);
     }
@@ -450,12 +477,13 @@ static wl_status put_consumer(sq_astore *s, const wl_astore_batch *b)
 static wl_status apply_body(sq_astore *s, const wl_astore_batch *b)
 {
     const wl_agg *a = b->agg;
-    wl_status ws = a ? put_rows(s, false, a) : WL_OK;
-    for (size_t i = 0; a && ws == WL_OK && i < a->ndays; i++)
-        if (a->days[i].nvisitors)
-            ws = put_sketch(s, &a->days[i]);
+    size_t n = a ? sort_rows(s, false, a) : 0;
+    wl_status ws = put_rows(s, false, n);
+    for (size_t i = 0; ws == WL_OK && i < n; i++)
+        if (((const wl_agg_day *)s->order[i])->nvisitors)
+            ws = put_sketch(s, s->order[i]);
     if (a && ws == WL_OK)
-        ws = put_rows(s, true, a);
+        ws = put_rows(s, true, sort_rows(s, true, a));
     if (ws == WL_OK)
         ws = put_keys(s, b);
     if (ws == WL_OK)

@@ -26,4 +26,9 @@
  * use by another thread. NULL clears it. */
 void wl_astore_sqlite_set_commit_hook(int (*fn)(void *ctx), void *ctx);
 
+/* Internal to the backend (astore_migrations.c): the schema steps, step i
+ * taking version i to i + 1, and how many there are. */
+extern const char *const wl_astore_sqlite_migrations[];
+extern const int wl_astore_sqlite_migration_count;
+
 #endif
