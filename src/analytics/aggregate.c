@@ -12,6 +12,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "analytics/hll.h"
 #include "core/buf.h"
 
 #define ARENA_BLOCK 65536
@@ -27,6 +28,32 @@ static const char *const dim_names[WL_DIM_COUNT_] = {"ref", "country", "device",
 const char *wl_dim_name(wl_dim d)
 {
     return (unsigned)d < WL_DIM_COUNT_ ? dim_names[d] : "invalid";
+}
+
+/* ua.h's values per dimension; never reorder (aggregate.h) */
+const char *const wl_agg_ua_values[WL_AGG_UA_COLS] = {
+    "desktop",          "mobile",  "tablet",  "unknown",          /* device */
+    "Chrome",           "Firefox", "Safari",  "Edge",    "Opera", /* browser */
+    "Samsung Internet", "Other",   "unknown",                     /* browser */
+    "Windows",          "macOS",   "iOS",     "Android", "Linux", "ChromeOS", "unknown", /* os */
+};
+/* the first column of device, browser, os, and the end */
+static const int ua_first[] = {0, 4, 12, WL_AGG_UA_COLS};
+
+wl_dim wl_agg_ua_dim(int col)
+{
+    return col < ua_first[1] ? WL_DIM_DEVICE : col < ua_first[2] ? WL_DIM_BROWSER : WL_DIM_OS;
+}
+
+int wl_agg_ua_col(wl_dim dim, const char *value)
+{
+    if (dim < WL_DIM_DEVICE || dim > WL_DIM_OS)
+        return -1;
+    int i = dim - WL_DIM_DEVICE;
+    for (int c = ua_first[i]; c < ua_first[i + 1]; c++)
+        if (strcmp(wl_agg_ua_values[c], value) == 0)
+            return c;
+    return -1;
 }
 
 /* ---- arena -------------------------------------------------------------- */
@@ -243,13 +270,116 @@ wl_status wl_agg_add(wl_agg *a, const wl_click_facts *f)
             d->visitors[d->nvisitors++] = f->visitor_hash;
         }
         /* d stays valid: find_dim grows only the dims array */
-        for (int i = 0; i < WL_DIM_COUNT_; i++)
-            find_dim(a, d, (wl_dim)i, f->dims[i])->clicks++;
+        for (int i = 0; i < WL_DIM_COUNT_; i++) {
+            int c = wl_agg_ua_col((wl_dim)i, f->dims[i]);
+            if (c >= 0 && d->ua[c] < UINT32_MAX)
+                d->ua[c]++;
+            else
+                find_dim(a, d, (wl_dim)i, f->dims[i])->clicks++;
+        }
     }
     a->events++;
     if (f->time_ms > a->newest_ms)
         a->newest_ms = f->time_ms;
     return WL_OK;
+}
+
+/* ---- store helpers ------------------------------------------------------ */
+
+static int text_cmp(const char *a, size_t alen, const char *b, size_t blen)
+{
+    int c = memcmp(a, b, alen < blen ? alen : blen);
+    return c ? c : (alen > blen) - (alen < blen);
+}
+
+static int day_cmp(const void *pa, const void *pb)
+{
+    const wl_agg_day *a = *(const wl_agg_day *const *)pa, *b = *(const wl_agg_day *const *)pb;
+    int c = text_cmp(a->key, a->key_len, b->key, b->key_len);
+    return c ? c : (a->day > b->day) - (a->day < b->day);
+}
+
+static int dim_cmp(const void *pa, const void *pb)
+{
+    const wl_agg_dim *a = *(const wl_agg_dim *const *)pa, *b = *(const wl_agg_dim *const *)pb;
+    int c = text_cmp(a->key, a->key_len, b->key, b->key_len);
+    if (!c && a->dim != b->dim)
+        c = strcmp(wl_dim_name(a->dim), wl_dim_name(b->dim));
+    if (!c && a->day != b->day)
+        c = a->day > b->day ? 1 : -1;
+    return c ? c : text_cmp(a->value, a->value_len, b->value, b->value_len);
+}
+
+void wl_agg_sort_days(const wl_agg_day **rows, size_t n)
+{
+    if (n > 1) /* rows may be NULL when n is 0 */
+        qsort(rows, n, sizeof(*rows), day_cmp);
+}
+
+void wl_agg_sort_dims(const wl_agg_dim **rows, size_t n)
+{
+    if (n > 1)
+        qsort(rows, n, sizeof(*rows), dim_cmp);
+}
+
+/* The sparse form of hll.h: version 1, encoding 1, a 2-byte count, then
+ * 3-byte (index << 8 | rank) entries with strictly increasing indices. */
+#define HLL_P WL_HLL_P
+#define HLL_MAX_RANK WL_HLL_MAX_RANK
+#define SPARSE_MAX ((WL_AGG_SKETCH_MAX - 4) / 3) /* 1364 registers */
+_Static_assert(WL_AGG_SKETCH_MAX == WL_HLL_MAX_SERIALIZED - 2, "sparse only while smaller");
+
+static int u32_cmp(const void *pa, const void *pb)
+{
+    uint32_t a = *(const uint32_t *)pa, b = *(const uint32_t *)pb;
+    return (a > b) - (a < b);
+}
+
+int wl_agg_sketch_merge(const wl_agg_day *d, const uint8_t *blob, size_t len,
+                        uint8_t out[WL_AGG_SKETCH_MAX], size_t *out_len)
+{
+    if (d->nvisitors > SPARSE_MAX ||
+        (len && (len < 4 || blob[0] != WL_HLL_VERSION || blob[1] != 1)))
+        return -1;
+    size_t n = len ? (size_t)blob[2] << 8 | blob[3] : 0;
+    if (len && len != 4 + 3 * n)
+        return -1;
+    /* the batch's (index << 8 | rank), sorted: per index the largest rank last */
+    uint32_t add[SPARSE_MAX];
+    for (uint32_t i = 0; i < d->nvisitors; i++) {
+        uint64_t h = d->visitors[i], rest = h << HLL_P;
+        uint32_t rank = rest ? (uint32_t)__builtin_clzll(rest) + 1 : HLL_MAX_RANK;
+        add[i] = (uint32_t)(h >> (64 - HLL_P)) << 8 | rank;
+    }
+    qsort(add, d->nvisitors, sizeof(add[0]), u32_cmp);
+    const uint8_t *e = blob + 4;
+    uint8_t *o = out + 4;
+    size_t i = 0, j = 0, m = 0;
+    long prev = -1;
+    bool changed = false;
+    while (i < n || j < d->nvisitors) {
+        uint32_t si = i < n ? (uint32_t)e[3 * i] << 8 | e[3 * i + 1] : UINT32_MAX;
+        if (i < n &&
+            ((long)si <= prev || si >= 1u << HLL_P || !e[3 * i + 2] || e[3 * i + 2] > HLL_MAX_RANK))
+            return -1; /* malformed: hll.h says how */
+        uint32_t ai = j < d->nvisitors ? add[j] >> 8 : UINT32_MAX;
+        uint32_t idx = si < ai ? si : ai, rank = 0;
+        if (si == idx)
+            rank = e[3 * i++ + 2];
+        for (; j < d->nvisitors && add[j] >> 8 == idx; j++)
+            if ((add[j] & 0xff) > rank)
+                rank = add[j] & 0xff, changed = true;
+        if (++m > SPARSE_MAX)
+            return -1; /* the merged sketch is dense */
+        o[0] = (uint8_t)(idx >> 8), o[1] = (uint8_t)idx, o[2] = (uint8_t)rank;
+        o += 3;
+        prev = (long)idx;
+    }
+    if (!changed)
+        return 0;
+    out[0] = WL_HLL_VERSION, out[1] = 1, out[2] = (uint8_t)(m >> 8), out[3] = (uint8_t)m;
+    *out_len = 4 + 3 * m;
+    return 1;
 }
 
 /* ---- days --------------------------------------------------------------- */
@@ -334,4 +464,25 @@ void wl_breakdown_finish(wl_breakdown_item *items, size_t *n, size_t cap, uint64
     strcpy(items[keep].value, "other");
     items[keep].clicks = rest;
     *n = keep + 1;
+}
+
+void wl_breakdown_add(wl_breakdown_item **list, size_t *n, size_t *cap, const char *value,
+                      uint64_t clicks)
+{
+    for (size_t i = 0; i < *n; i++) {
+        if (strcmp((*list)[i].value, value) == 0) {
+            (*list)[i].clicks += clicks;
+            return;
+        }
+    }
+    if (*n + 1 >= *cap) {
+        *cap = *cap * 2 + 8;
+        *list = wl_xrealloc(*list, *cap * sizeof(**list));
+    }
+    wl_breakdown_item *it = &(*list)[(*n)++];
+    size_t len = strlen(value);
+    len = len > WL_DIM_VALUE_MAX ? WL_DIM_VALUE_MAX : len;
+    memcpy(it->value, value, len);
+    it->value[len] = '\0';
+    it->clicks = clicks;
 }

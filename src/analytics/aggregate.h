@@ -66,6 +66,19 @@ typedef struct wl_click_facts {
     uint64_t visitor_hash;
 } wl_click_facts;
 
+/* The values of the device, browser and os dimensions that ua.h can
+ * produce for a human click. They are counted in the (link, day) row
+ * (wl_agg_day.ua, and in the store as columns of the daily row) instead of
+ * as one dimension row each: a click then touches 3 rows fewer. Any other
+ * value still becomes a wl_agg_dim row. Column c belongs to dimension
+ * wl_agg_ua_dim(c) and has the value wl_agg_ua_values[c]; the order is part
+ * of the store's schema (append only). */
+#define WL_AGG_UA_COLS 19
+extern const char *const wl_agg_ua_values[WL_AGG_UA_COLS];
+wl_dim wl_agg_ua_dim(int col);
+/* The column of (dim, value), or -1 when it has none. */
+int wl_agg_ua_col(wl_dim dim, const char *value);
+
 /* Totals of one (link, day). visitors[0..nvisitors) are the visitor hashes
  * seen in the batch, to be added to the stored sketch (duplicates allowed:
  * adding a hash twice changes nothing). */
@@ -76,9 +89,11 @@ typedef struct wl_agg_day {
     uint64_t clicks, bot_clicks;
     uint64_t *visitors;
     uint32_t nvisitors, cap;
+    uint32_t ua[WL_AGG_UA_COLS]; /* human clicks per wl_agg_ua_values[] */
 } wl_agg_day;
 
-/* Human clicks of one (link, day, dimension, value). value is NUL-terminated. */
+/* Human clicks of one (link, day, dimension, value) for values without a
+ * wl_agg_day.ua counter. value is NUL-terminated. */
 typedef struct wl_agg_dim {
     const char *key;
     size_t key_len;
@@ -117,6 +132,30 @@ void wl_agg_release(wl_agg *a);
  * click (nothing is counted then). */
 wl_status wl_agg_add(wl_agg *a, const wl_click_facts *f);
 
+/* ---- store helpers ------------------------------------------------------ */
+
+/* Sort row pointers into the analytics store's primary-key order: (key, day)
+ * and (key, dimension name, day, value), text compared as SQLite's BINARY
+ * collation does (bytes, then the shorter first). Upserting in that order
+ * walks each b-tree front to back. */
+void wl_agg_sort_days(const wl_agg_day **rows, size_t n);
+void wl_agg_sort_dims(const wl_agg_dim **rows, size_t n);
+
+/* Largest output of wl_agg_sketch_merge(): a sparse sketch one register
+ * short of the size where the dense encoding wins (hll.h). */
+#define WL_AGG_SKETCH_MAX 4096
+
+/* Fast path for merging d's visitors into a stored sketch in the sparse
+ * serialised form of hll.h (blob NULL / len 0: no stored sketch), without
+ * expanding it to 4096 registers. Returns 0 when the stored sketch already
+ * counts every visitor (nothing to write), 1 with the merged sketch in
+ * out[0..*out_len) (sparse, byte for byte what wl_hll_serialize writes), or
+ * -1 when the fast path does not apply (a dense or malformed stored sketch,
+ * a merged sketch that would be dense, or more visitors than it handles):
+ * the caller then uses hll.h. */
+int wl_agg_sketch_merge(const wl_agg_day *d, const uint8_t *blob, size_t len,
+                        uint8_t out[WL_AGG_SKETCH_MAX], size_t *out_len);
+
 /* ---- days --------------------------------------------------------------- */
 
 /* The UTC day of a Unix-millisecond time (floor division). */
@@ -142,5 +181,12 @@ typedef struct wl_breakdown_item {
  * existing "other" value if one was kept). Needs cap >= min(*n, WL_TOP_N) + 1.
  * total smaller than the items' sum is treated as equal to it. */
 void wl_breakdown_finish(wl_breakdown_item *items, size_t *n, size_t cap, uint64_t total);
+
+/* Adds clicks to value in the heap list (*list)[0..*n) of capacity *cap,
+ * appending it (value truncated to WL_DIM_VALUE_MAX bytes) when new and
+ * growing the list so that one slot always stays free, as
+ * wl_breakdown_finish() needs. free() the list. */
+void wl_breakdown_add(wl_breakdown_item **list, size_t *n, size_t *cap, const char *value,
+                      uint64_t clicks);
 
 #endif

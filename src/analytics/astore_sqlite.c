@@ -6,8 +6,10 @@
  *   counts it stands for: that is the exactly-once guarantee.
  * - Counters are upserts that add (clicks = clicks + excluded.clicks), so a
  *   batch touches one row per distinct (link, day[, dim, value]) whatever
- *   the number of events. Sketches cannot be added in SQL: they are read,
- *   merged in C and written back inside the same transaction; the single
+ *   the number of events, in primary-key order; device/browser/os counters
+ *   of ua.h's values are columns of the daily row. Sketches cannot be added
+ *   in SQL: they are read, merged in C (sparse ones without expanding them,
+ *   aggregate.h) and written back inside the same transaction; the single
  *   writer (the queue's consumer lock) makes that read-modify-write safe.
  * - secure_delete is on so a deleted visitor key is overwritten on disk, not
  *   just unlinked from the b-tree (visitor.h, key life cycle).
@@ -48,16 +50,22 @@ enum stmt_id {
 
 #define UPSERT_ROWS 16
 #define X4(r) r "," r "," r "," r /* X4(X4(row)): the UPSERT_ROWS rows */
+#define NAME(c) c
+#define ADD(c) c " = " c " + excluded." c
+#define Q(c) "?"
+#define UA_NAMES WL_ASTORE_UA_COLUMNS(NAME, ", ")
+#define DAILY_ROW "(?,?,?,?," WL_ASTORE_UA_COLUMNS(Q, ",") ")"
 #define DAILY_UPSERT(rows)                                                                         \
-    "INSERT INTO daily(key, day, clicks, bot_clicks) VALUES " rows " ON CONFLICT(key, day) DO"     \
-    " UPDATE SET clicks = clicks + excluded.clicks, bot_clicks = bot_clicks + excluded.bot_clicks"
+    "INSERT INTO daily(key, day, clicks, bot_clicks, " UA_NAMES ") VALUES " rows                   \
+    " ON CONFLICT(key, day) DO UPDATE SET clicks = clicks + excluded.clicks,"                      \
+    " bot_clicks = bot_clicks + excluded.bot_clicks, " WL_ASTORE_UA_COLUMNS(ADD, ", ")
 #define DIM_UPSERT(rows)                                                                           \
     "INSERT INTO dim(key, dim, day, value, clicks) VALUES " rows                                   \
     " ON CONFLICT(key, dim, day, value) DO UPDATE SET clicks = clicks + excluded.clicks"
 
 static const char *const sql[S_COUNT_] = {
-    [S_DAILY_UPSERT] = DAILY_UPSERT("(?,?,?,?)"),
-    [S_DAILY_UPSERT_N] = DAILY_UPSERT(X4(X4("(?,?,?,?)"))),
+    [S_DAILY_UPSERT] = DAILY_UPSERT(DAILY_ROW),
+    [S_DAILY_UPSERT_N] = DAILY_UPSERT(X4(X4(DAILY_ROW))),
     [S_DIM_UPSERT] = DIM_UPSERT("(?,?,?,?,?)"),
     [S_DIM_UPSERT_N] = DIM_UPSERT(X4(X4("(?,?,?,?,?)"))),
     [S_CONSUMER_GET] = "SELECT position, updated_ms, as_of_ms, newest_event_ms, events_total,"
@@ -77,8 +85,8 @@ static const char *const sql[S_COUNT_] = {
         " newest_event_ms = max(newest_event_ms, excluded.newest_event_ms),"
         " events_total = events_total + excluded.events_total,"
         " corrupt_total = corrupt_total + excluded.corrupt_total",
-    [S_STATS_DAILY] = "SELECT day, clicks, bot_clicks FROM daily"
-                      " WHERE key = ?1 AND day BETWEEN ?2 AND ?3",
+    [S_STATS_DAILY] = "SELECT day, clicks, bot_clicks, " UA_NAMES
+                      " FROM daily WHERE key = ?1 AND day BETWEEN ?2 AND ?3",
     [S_STATS_DIM] = "SELECT value, sum(clicks) AS c FROM dim"
                     " WHERE key = ?1 AND dim = ?2 AND day BETWEEN ?3 AND ?4"
                     " GROUP BY value ORDER BY c DESC, value LIMIT ?5",
@@ -163,52 +171,10 @@ static wl_status exec(sq_astore *s, const char *text)
 
 /* ---- open / migrate ------------------------------------------------------ */
 
-/* The schema version lives in the file header (PRAGMA user_version), so it
- * is read without a table lookup and written in the step's transaction. */
-static int schema_version(sqlite3 *db, int *out)
-{
-    sqlite3_stmt *st;
-    int rc = sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &st, NULL);
-    if (rc != SQLITE_OK)
-        return rc;
-    rc = sqlite3_step(st);
-    *out = rc == SQLITE_ROW ? sqlite3_column_int(st, 0) : 0;
-    sqlite3_finalize(st);
-    return rc == SQLITE_ROW ? SQLITE_OK : rc;
-}
-
-/* Applies every pending step, each in its own write transaction that
- * re-reads the version under the lock (another process may have migrated
- * in between). */
-static wl_status migrate(sq_astore *s)
-{
-    for (;;) {
-        int v = 0, rc;
-        wl_status st = exec(s, "BEGIN IMMEDIATE");
-        if (st == WL_OK && (rc = schema_version(s->db, &v)) != SQLITE_OK)
-            st = fail(s, rc);
-        if (st == WL_OK && v < MIGRATIONS) {
-            char bump[64];
-            snprintf(bump, sizeof(bump), "PRAGMA user_version = %d", v + 1);
-            st = exec(s, wl_astore_sqlite_migrations[v]);
-            if (st == WL_OK)
-                st = exec(s, bump);
-        }
-        if (st == WL_OK)
-            st = exec(s, "COMMIT");
-        if (st != WL_OK) {
-            sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
-            return st;
-        }
-        if (v >= MIGRATIONS - 1)
-            return WL_OK;
-    }
-}
-
 static wl_status check_schema(sq_astore *s, bool readonly)
 {
     int v;
-    int rc = schema_version(s->db, &v);
+    int rc = wl_astore_sqlite_schema_version(s->db, &v);
     if (rc != SQLITE_OK)
         return fail(s, rc);
     if (v == MIGRATIONS)
@@ -265,8 +231,9 @@ static wl_status sq_open(const char *dsn, unsigned flags, wl_astore **out)
     if (st == WL_OK) {
         sqlite3_extended_result_codes(s->db, 1);
         sqlite3_busy_timeout(s->db, BUSY_TIMEOUT_MS);
-        if (!ro && (st = configure_writer(s)) == WL_OK)
-            st = migrate(s);
+        if (!ro && (st = configure_writer(s)) == WL_OK &&
+            (rc = wl_astore_sqlite_migrate(s->db, s->err, sizeof(s->err))) != SQLITE_OK)
+            st = map_rc(rc);
         if (st == WL_OK)
             st = check_schema(s, ro);
     }
@@ -328,34 +295,6 @@ static wl_status sq_visitor_key_get(wl_astore *base, wl_day day, wl_visitor_key 
 
 /* ---- apply --------------------------------------------------------------- */
 
-/* SQLite's BINARY collation of TEXT: bytes, then the shorter first. */
-static int text_cmp(const char *a, size_t alen, const char *b, size_t blen)
-{
-    int c = memcmp(a, b, alen < blen ? alen : blen);
-    return c ? c : (alen > blen) - (alen < blen);
-}
-
-/* Primary-key order of daily/uniq (key, day) and dim (key, dim, day, value):
- * upserting in it walks each b-tree front to back instead of seeking at
- * random, so a batch touches each page once. */
-static int day_cmp(const void *pa, const void *pb)
-{
-    const wl_agg_day *a = *(const wl_agg_day *const *)pa, *b = *(const wl_agg_day *const *)pb;
-    int c = text_cmp(a->key, a->key_len, b->key, b->key_len);
-    return c ? c : (a->day > b->day) - (a->day < b->day);
-}
-
-static int dim_cmp(const void *pa, const void *pb)
-{
-    const wl_agg_dim *a = *(const wl_agg_dim *const *)pa, *b = *(const wl_agg_dim *const *)pb;
-    int c = text_cmp(a->key, a->key_len, b->key, b->key_len);
-    if (!c && a->dim != b->dim)
-        c = strcmp(wl_dim_name(a->dim), wl_dim_name(b->dim));
-    if (!c && a->day != b->day)
-        c = a->day > b->day ? 1 : -1;
-    return c ? c : text_cmp(a->value, a->value_len, b->value, b->value_len);
-}
-
 /* s->order[0..n) = the day (dims false) or dim rows of a, sorted. */
 static size_t sort_rows(sq_astore *s, bool dims, const wl_agg *a)
 {
@@ -367,7 +306,10 @@ static size_t sort_rows(sq_astore *s, bool dims, const wl_agg *a)
     }
     for (size_t i = 0; i < n; i++)
         s->order[i] = dims ? (const void *)&a->dims[i] : (const void *)&a->days[i];
-    qsort(s->order, n, sizeof(*s->order), dims ? dim_cmp : day_cmp);
+    if (dims)
+        wl_agg_sort_dims((const wl_agg_dim **)s->order, n);
+    else
+        wl_agg_sort_days((const wl_agg_day **)s->order, n);
     return n;
 }
 
@@ -379,6 +321,8 @@ static bool bind_row(sqlite3_stmt *st, bool dims, int p, const void *row)
         sqlite3_bind_text(st, p + 1, d->key, (int)d->key_len, SQLITE_STATIC);
         sqlite3_bind_int64(st, p + 2, d->day);
         sqlite3_bind_int64(st, p + 3, (sqlite3_int64)d->clicks);
+        for (int c = 0; c < WL_AGG_UA_COLS; c++)
+            sqlite3_bind_int64(st, p + 5 + c, d->ua[c]);
         return sqlite3_bind_int64(st, p + 4, (sqlite3_int64)d->bot_clicks) == SQLITE_OK;
     }
     const wl_agg_dim *m = row;
@@ -401,7 +345,7 @@ static wl_status put_rows(sq_astore *s, bool dims, size_t n)
         if (!st)
             return WL_EIO;
         for (int r = 0; r < rows; r++, i++)
-            if (!bind_row(st, dims, r * (dims ? 5 : 4), s->order[i]))
+            if (!bind_row(st, dims, r * (dims ? 5 : 4 + WL_AGG_UA_COLS), s->order[i]))
                 return WL_EINVAL;
         ws = run(s, st);
     }
@@ -415,24 +359,32 @@ static wl_status put_sketch(sq_astore *s, const wl_agg_day *d)
     sqlite3_stmt *st = stmt_kd(s, S_UNIQ_GET, d->key, d->key_len, d->day);
     if (!st)
         return WL_EIO;
-    wl_hll_init(h);
-    int rc = sqlite3_step(st);
+    int rc = sqlite3_step(st), fast = -1;
     wl_status ws = rc == SQLITE_DONE || rc == SQLITE_ROW ? WL_OK : fail(s, rc);
-    if (rc == SQLITE_ROW &&
-        wl_hll_deserialize(h, sqlite3_column_blob(st, 0), (size_t)sqlite3_column_bytes(st, 0))) {
+    const uint8_t *old = rc == SQLITE_ROW ? sqlite3_column_blob(st, 0) : NULL;
+    size_t len = rc == SQLITE_ROW ? (size_t)sqlite3_column_bytes(st, 0) : 0;
+    uint8_t blob[WL_HLL_MAX_SERIALIZED];
+    /* small sketches merge in their sparse form (aggregate.h); else hll.h */
+    if (ws == WL_OK && (old || rc == SQLITE_DONE))
+        fast = wl_agg_sketch_merge(d, old, len, blob, &len);
+    wl_hll_init(h);
+    if (fast < 0 && rc == SQLITE_ROW && wl_hll_deserialize(h, old, len)) {
         snprintf(s->err, sizeof(s->err), "stored visitor sketch of day %d is corrupt", d->day);
         ws = WL_ECORRUPT;
     }
     sqlite3_reset(st);
-    uint8_t blob[WL_HLL_MAX_SERIALIZED];
-    memcpy(blob, h->reg, sizeof(h->reg));
-    for (uint32_t i = 0; ws == WL_OK && i < d->nvisitors; i++)
-        wl_hll_add_hash(h, d->visitors[i]);
-    if (ws != WL_OK || memcmp(blob, h->reg, sizeof(h->reg)) == 0)
+    if (ws != WL_OK || fast == 0)
         return ws; /* unchanged: the stored sketch already counts them all */
-    size_t len;
-    if (wl_hll_serialize(h, blob, sizeof(blob), &len) != WL_OK ||
-        !(st = stmt_kd(s, S_UNIQ_PUT, d->key, d->key_len, d->day)))
+    if (fast < 0) {
+        memcpy(blob, h->reg, sizeof(h->reg));
+        for (uint32_t i = 0; i < d->nvisitors; i++)
+            wl_hll_add_hash(h, d->visitors[i]);
+        if (memcmp(blob, h->reg, sizeof(h->reg)) == 0)
+            return WL_OK;
+        if (wl_hll_serialize(h, blob, sizeof(blob), &len) != WL_OK)
+            return WL_EIO;
+    }
+    if (!(st = stmt_kd(s, S_UNIQ_PUT, d->key, d->key_len, d->day)))
         return WL_EIO;
     sqlite3_bind_blob(st, 3, blob, (int)len, SQLITE_STATIC);
     return run(s, st);
@@ -513,8 +465,9 @@ static wl_status sq_apply(wl_astore *base, const wl_astore_batch *b)
 
 /* ---- stats --------------------------------------------------------------- */
 
+/* ua[] gets the sums of the device/browser/os columns (wl_agg_ua_values). */
 static wl_status read_daily(sq_astore *s, const char *key, size_t key_len, wl_day from, wl_day to,
-                            wl_astore_stats *out)
+                            wl_astore_stats *out, uint64_t ua[WL_AGG_UA_COLS])
 {
     sqlite3_stmt *st = stmt_kd(s, S_STATS_DAILY, key, key_len, from);
     if (!st)
@@ -527,6 +480,8 @@ static wl_status read_daily(sq_astore *s, const char *key, size_t key_len, wl_da
         out->daily[day - from] += c;
         out->clicks += c;
         out->bot_clicks += (uint64_t)sqlite3_column_int64(st, 2);
+        for (int i = 0; i < WL_AGG_UA_COLS; i++)
+            ua[i] += (uint64_t)sqlite3_column_int64(st, 3 + i);
     }
     sqlite3_reset(st);
     return rc == SQLITE_DONE ? WL_OK : fail(s, rc);
@@ -534,31 +489,46 @@ static wl_status read_daily(sq_astore *s, const char *key, size_t key_len, wl_da
 
 /* The top WL_TOP_N values of one dimension; the remainder up to the human
  * clicks (every human click has exactly one value per dimension) becomes
- * "other". */
+ * "other". Device, browser and os sum their daily columns (ua) and their dim
+ * rows, so those rows are read whole and ranked here. */
 static wl_status read_dim(sq_astore *s, const char *key, size_t key_len, wl_day from, wl_day to,
-                          wl_dim dim, wl_astore_stats *out)
+                          wl_dim dim, const uint64_t ua[WL_AGG_UA_COLS], wl_astore_stats *out)
 {
     sqlite3_stmt *st = stmt(s, S_STATS_DIM);
     if (!st)
         return WL_EIO;
+    bool cols = dim >= WL_DIM_DEVICE && dim <= WL_DIM_OS;
     sqlite3_bind_text(st, 1, key, (int)key_len, SQLITE_STATIC);
     sqlite3_bind_text(st, 2, wl_dim_name(dim), -1, SQLITE_STATIC);
     sqlite3_bind_int64(st, 3, from);
     sqlite3_bind_int64(st, 4, to);
-    sqlite3_bind_int(st, 5, WL_TOP_N);
-    size_t n = 0;
+    sqlite3_bind_int(st, 5, cols ? -1 : WL_TOP_N); /* -1: no limit */
+    size_t n = 0, cap = cols ? 8 : 0;
+    wl_breakdown_item *list = cols ? wl_xmalloc(cap * sizeof(*list)) : out->items[dim];
+    for (int i = 0; cols && i < WL_AGG_UA_COLS; i++)
+        if (ua[i] && wl_agg_ua_dim(i) == dim)
+            wl_breakdown_add(&list, &n, &cap, wl_agg_ua_values[i], ua[i]);
     int rc;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW && n < WL_TOP_N) {
-        wl_breakdown_item *it = &out->items[dim][n++];
-        snprintf(it->value, sizeof(it->value), "%s", (const char *)sqlite3_column_text(st, 0));
-        it->clicks = (uint64_t)sqlite3_column_int64(st, 1);
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW && (cols || n < WL_TOP_N)) {
+        const char *v = (const char *)sqlite3_column_text(st, 0);
+        uint64_t c = (uint64_t)sqlite3_column_int64(st, 1);
+        if (cols) {
+            wl_breakdown_add(&list, &n, &cap, v ? v : "", c);
+            continue;
+        }
+        snprintf(list[n].value, sizeof(list[n].value), "%s", v);
+        list[n++].clicks = c;
     }
     sqlite3_reset(st);
-    if (rc != SQLITE_DONE && rc != SQLITE_ROW)
-        return fail(s, rc);
-    wl_breakdown_finish(out->items[dim], &n, WL_TOP_N + 1, out->clicks);
-    out->nitems[dim] = n;
-    return WL_OK;
+    if (rc == SQLITE_DONE || rc == SQLITE_ROW) {
+        wl_breakdown_finish(list, &n, cols ? cap : WL_TOP_N + 1, out->clicks);
+        if (cols && n)
+            memcpy(out->items[dim], list, n * sizeof(*list)); /* n <= WL_TOP_N + 1 */
+        out->nitems[dim] = n;
+    }
+    if (cols)
+        free(list);
+    return rc == SQLITE_DONE || rc == SQLITE_ROW ? WL_OK : fail(s, rc);
 }
 
 static wl_status read_uniq(sq_astore *s, const char *key, size_t key_len, wl_day from, wl_day to,
@@ -599,9 +569,10 @@ static wl_status sq_stats_get(wl_astore *base, const char *key, size_t key_len, 
     wl_status ws = exec(s, "BEGIN");
     if (ws != WL_OK)
         return ws;
-    ws = read_daily(s, key, key_len, from, to, out);
+    uint64_t ua[WL_AGG_UA_COLS] = {0};
+    ws = read_daily(s, key, key_len, from, to, out, ua);
     for (int d = 0; ws == WL_OK && d < WL_DIM_COUNT_; d++)
-        ws = read_dim(s, key, key_len, from, to, (wl_dim)d, out);
+        ws = read_dim(s, key, key_len, from, to, (wl_dim)d, ua, out);
     if (ws == WL_OK)
         ws = read_uniq(s, key, key_len, from, to, out);
     wl_astore_consumer c;

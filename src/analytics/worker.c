@@ -12,6 +12,14 @@
  *   seen and is inserted in the same transaction as the batch that used it;
  *   keys of days before yesterday are deleted by every commit. Clicks of
  *   days without a key still count, only not as visitors (visitor.h).
+ * - Catching up: while every read returns a full batch_max records the queue
+ *   is behind, and the step keeps reading (without waiting) into the same
+ *   aggregate, up to CATCHUP_READS reads, CATCHUP_ROWS distinct rows or
+ *   CATCHUP_MS, before its one commit. With many distinct links the commit
+ *   costs per distinct row, not per event, so a bigger batch folds more
+ *   events into each row. A caught-up worker reads less than batch_max and
+ *   commits at once, so freshness is unchanged. Exactly-once is unchanged
+ *   too: whatever was read commits with the position after it, or nothing.
  * - When the queue is idle the worker still commits (position-only) about
  *   once a second, so the store's as_of keeps meaning "every event appended
  *   before this instant is counted" instead of going stale.
@@ -47,8 +55,11 @@
 /* Event times outside [1970, 10000) cannot be real clicks and would not
  * fit a wl_day: such records count as corrupt. */
 #define TIME_MAX_MS 253402300800000LL
-#define MEMO_SLOTS 256   /* per memo; a power of two */
-#define REF_MEMO_MAX 256 /* longer referrers are parsed every time */
+#define CATCHUP_READS 10     /* reads of batch_max folded into one commit at most */
+#define CATCHUP_ROWS 1000000 /* aggregate rows (the commit's upserts) at most */
+#define CATCHUP_MS 1000      /* reading time of one step at most */
+#define MEMO_SLOTS 256       /* per memo; a power of two */
+#define REF_MEMO_MAX 256     /* longer referrers are parsed every time */
 
 const double wl_worker_commit_bounds[WL_WORKER_COMMIT_BUCKETS] = {0.001, 0.0025, 0.005, 0.01, 0.025,
                                                                   0.05,  0.1,    0.25,  1.0,  5.0};
@@ -330,11 +341,26 @@ static wl_status read_batch(wl_worker *w)
     wl_agg_reset(&w->agg);
     w->batch_records = w->batch_corrupt = 0;
     w->cb_error = WL_OK;
-    int64_t start = w->now_ms();
+    int64_t start = w->now_ms(), last = start;
     w->today = wl_day_from_ms(start);
     keys_roll(w);
     wl_status st =
         wl_queue_read(w->consumer, &w->pos, w->batch_max, w->batch_wait_ms, on_record, w, &w->next);
+    uint64_t got = w->batch_records; /* by the last read */
+    /* behind (a full read): fold more reads into this commit (top of file) */
+    for (int reads = 1;
+         st == WL_OK && w->cb_error == WL_OK && got == w->batch_max && reads < CATCHUP_READS &&
+         w->agg.ndays + w->agg.ndims < CATCHUP_ROWS && w->now_ms() - start < CATCHUP_MS;
+         reads++) {
+        wl_queue_pos from;
+        memcpy(&from, &w->next, sizeof(from));
+        last = w->now_ms();
+        got = w->batch_records;
+        st = wl_queue_read(w->consumer, &from, w->batch_max, 0, on_record, w, &w->next);
+        got = w->batch_records - got;
+        if (st == WL_EAGAIN)
+            st = WL_OK; /* drained: the earlier reads delivered records */
+    }
     if (w->cb_error != WL_OK || (st != WL_OK && st != WL_EAGAIN)) {
         if (w->cb_error == WL_OK) {
             snprintf(w->err, sizeof(w->err), "reading the click queue: %s", wl_strerror(st));
@@ -354,7 +380,7 @@ static wl_status read_batch(wl_worker *w)
     w->pending_rc = st;
     /* A read that returned fewer records than it may has seen the end of
      * every partition, so everything appended before it started is in. */
-    w->pending_as_of = w->batch_records < w->batch_max ? start : 0;
+    w->pending_as_of = got < w->batch_max ? last : 0;
     return WL_OK;
 }
 

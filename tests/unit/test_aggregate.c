@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "analytics/aggregate.h"
+#include "analytics/hll.h"
 
 #define DAY0 ((int64_t)20422 * WL_DAY_MS) /* 2025-11-30 00:00 UTC */
 
@@ -39,6 +40,10 @@ static uint64_t dim_sum(const wl_agg *a, const char *key, wl_day day, wl_dim dim
     for (size_t i = 0; i < a->ndims; i++)
         if (a->dims[i].dim == dim && a->dims[i].day == day && strcmp(a->dims[i].key, key) == 0)
             n += a->dims[i].clicks;
+    const wl_agg_day *d = find_day(a, key, day);
+    for (int c = 0; d && c < WL_AGG_UA_COLS; c++)
+        if (wl_agg_ua_dim(c) == dim)
+            n += d->ua[c];
     return n;
 }
 
@@ -84,6 +89,11 @@ static void test_breakdowns_sum_to_human_clicks(void **state)
                 assert_int_equal(dim_sum(&a, key, 20422 + d, (wl_dim)m), humans[k][d]);
         }
     }
+    /* device, browser and os values of ua.h are counters of the day row */
+    for (size_t i = 0; i < a.ndims; i++)
+        assert_true(a.dims[i].dim == WL_DIM_REF || a.dims[i].dim == WL_DIM_COUNTRY);
+    assert_int_equal(find_day(&a, "k1", 20422)->ua[wl_agg_ua_col(WL_DIM_BROWSER, "Chrome")],
+                     humans[1][0]);
     /* reset keeps memory and starts from zero */
     wl_agg_reset(&a);
     assert_int_equal(a.ndays, 0);
@@ -92,6 +102,13 @@ static void test_breakdowns_sum_to_human_clicks(void **state)
     assert_int_equal(wl_agg_add(&a, &f), WL_OK);
     assert_int_equal(a.ndays, 1);
     assert_int_equal(a.days[0].clicks, 1);
+    assert_int_equal(a.ndims, 2);    /* ref, country */
+    f.dims[WL_DIM_BROWSER] = "Lynx"; /* not one of ua.h's: a dimension row */
+    assert_int_equal(wl_agg_add(&a, &f), WL_OK);
+    assert_int_equal(a.ndims, 3);
+    assert_int_equal(dim_sum(&a, "k1", 20422, WL_DIM_BROWSER), 2);
+    assert_int_equal(wl_agg_ua_col(WL_DIM_OS, "unknown"), WL_AGG_UA_COLS - 1);
+    assert_int_equal(wl_agg_ua_col(WL_DIM_REF, "unknown"), -1);
     f.dims[WL_DIM_OS] = NULL;
     assert_int_equal(wl_agg_add(&a, &f), WL_EINVAL);
     f.key.len = 0;
@@ -162,12 +179,103 @@ static void test_top_n_and_other(void **state)
     assert_int_equal(with_other[1].clicks, 4);
 }
 
+static uint64_t rng = 0x9e3779b97f4a7c15ULL;
+
+static uint64_t next_hash(void)
+{
+    rng ^= rng << 13, rng ^= rng >> 7, rng ^= rng << 17;
+    return rng * 0x2545f4914f6cdd1dULL;
+}
+
+/* The sparse fast path agrees byte for byte with hll.h: deserialise, add,
+ * compare, serialise - and steps aside whenever the result would be dense. */
+static void test_sketch_merge_matches_hll(void **state)
+{
+    (void)state;
+    static uint64_t vis[2000];
+    wl_agg_day d = {.visitors = vis};
+    wl_hll h;
+    uint8_t old[WL_HLL_MAX_SERIALIZED], want[WL_HLL_MAX_SERIALIZED], got[WL_AGG_SKETCH_MAX];
+    size_t oldlen = 0, wantlen, gotlen;
+    unsigned sizes[] = {1, 3, 0, 50, 1, 400, 200, 1, 600, 2000, 5};
+    wl_hll_init(&h);
+    for (size_t round = 0; round < sizeof(sizes) / sizeof(sizes[0]); round++) {
+        d.nvisitors = sizes[round];
+        for (unsigned i = 0; i < d.nvisitors; i++) /* some repeats of older hashes */
+            vis[i] = (i % 7 == 3 && i > 10) ? vis[i - 5] : next_hash();
+        if (round == 4)
+            d.nvisitors = 0, vis[0] = 0; /* nothing new (1 visitor already in) */
+        wl_hll before = h;
+        for (unsigned i = 0; i < d.nvisitors; i++)
+            wl_hll_add_hash(&h, vis[i]);
+        assert_int_equal(wl_hll_serialize(&h, want, sizeof(want), &wantlen), WL_OK);
+        int rc = wl_agg_sketch_merge(&d, oldlen ? old : NULL, oldlen, got, &gotlen);
+        if (want[1] == 0 || (oldlen && old[1] == 0) || d.nvisitors > 1364) {
+            assert_int_equal(rc, -1); /* dense: hll.h's job */
+        } else if (memcmp(&before, &h, sizeof(h)) == 0) {
+            assert_int_equal(rc, 0);
+        } else {
+            assert_int_equal(rc, 1);
+            assert_int_equal(gotlen, wantlen);
+            assert_memory_equal(got, want, wantlen);
+            /* the same visitors again change nothing */
+            assert_int_equal(wl_agg_sketch_merge(&d, want, wantlen, got, &gotlen), 0);
+        }
+        memcpy(old, want, wantlen);
+        oldlen = wantlen;
+    }
+    /* malformed stored sketches are left to hll.h (which reports them) */
+    d.nvisitors = 1;
+    const uint8_t bad[][7] = {{1, 1, 0, 1, 0x10, 0, 0},  /* rank 0 */
+                              {1, 1, 0, 1, 0x10, 0, 54}, /* rank too big */
+                              {1, 1, 0, 1, 0x10, 0, 1},  /* index 4096 */
+                              {1, 1, 0, 2, 0x00, 5, 1},  /* length */
+                              {2, 1, 0, 1, 0x00, 5, 1},  /* version */
+                              {1, 2, 0, 1, 0x00, 5, 1}}; /* encoding */
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+        assert_int_equal(wl_agg_sketch_merge(&d, bad[i], 7, got, &gotlen), -1);
+    const uint8_t unsorted[] = {1, 1, 0, 2, 0, 9, 1, 0, 3, 1};
+    assert_int_equal(wl_agg_sketch_merge(&d, unsorted, sizeof(unsorted), got, &gotlen), -1);
+    assert_int_equal(wl_agg_sketch_merge(&d, unsorted, 3, got, &gotlen), -1);
+}
+
+/* Rows sort in the store's primary-key order (SQLite BINARY text). */
+static void test_sort_rows(void **state)
+{
+    (void)state;
+    wl_agg_dim m[] = {
+        {.key = "b", .key_len = 1, .day = 1, .dim = WL_DIM_REF, .value = "x", .value_len = 1},
+        {.key = "ab", .key_len = 2, .day = 2, .dim = WL_DIM_OS, .value = "z", .value_len = 1},
+        {.key = "a", .key_len = 1, .day = 2, .dim = WL_DIM_REF, .value = "x", .value_len = 1},
+        {.key = "a", .key_len = 1, .day = 1, .dim = WL_DIM_REF, .value = "xy", .value_len = 2},
+        {.key = "a", .key_len = 1, .day = 1, .dim = WL_DIM_REF, .value = "x", .value_len = 1},
+        {.key = "a", .key_len = 1, .day = 9, .dim = WL_DIM_BROWSER, .value = "x", .value_len = 1}};
+    const wl_agg_dim *p[6];
+    for (int i = 0; i < 6; i++)
+        p[i] = &m[5 - i];
+    wl_agg_sort_dims(p, 6);
+    /* a/browser/9, a/ref/1/x, a/ref/1/xy, a/ref/2, ab, b */
+    const int order[] = {5, 4, 3, 2, 1, 0};
+    for (int i = 0; i < 6; i++)
+        assert_ptr_equal(p[i], &m[order[i]]);
+    wl_agg_day d[] = {{.key = "b", .key_len = 1, .day = 1},
+                      {.key = "a", .key_len = 1, .day = 3},
+                      {.key = "a", .key_len = 1, .day = -1}};
+    const wl_agg_day *q[3] = {&d[0], &d[1], &d[2]};
+    wl_agg_sort_days(q, 3);
+    assert_ptr_equal(q[0], &d[2]);
+    assert_ptr_equal(q[1], &d[1]);
+    assert_ptr_equal(q[2], &d[0]);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_breakdowns_sum_to_human_clicks),
         cmocka_unit_test(test_days),
         cmocka_unit_test(test_top_n_and_other),
+        cmocka_unit_test(test_sketch_merge_matches_hll),
+        cmocka_unit_test(test_sort_rows),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -12,6 +12,7 @@
 
 #define _XOPEN_SOURCE_EXTENDED 1
 #include <ftw.h>
+#include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -267,6 +268,94 @@ static void test_readonly_handles(void **state)
     wl_astore_close(r);
 }
 
+/* A version 1 file (device/browser/os as dim rows) migrates when the writer
+ * opens it, and breakdowns sum its old rows with the new daily columns and
+ * with values that have no column - ranked exactly as before. */
+static void test_v1_store_migrates_and_merges(void **state)
+{
+    fixture *f = *state;
+    sqlite3 *db;
+    assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(db, wl_astore_sqlite_migrations[0], NULL, NULL, NULL), SQLITE_OK);
+    assert_int_equal(
+        sqlite3_exec(db,
+                     "PRAGMA user_version = 1;"
+                     "INSERT INTO daily VALUES ('k', 20422, 7, 1);"
+                     "INSERT INTO dim VALUES ('k', 'ref', 20422, 'a.example', 7),"
+                     " ('k', 'country', 20422, 'DE', 7), ('k', 'device', 20422, 'mobile', 7),"
+                     " ('k', 'browser', 20422, 'Firefox', 2), ('k', 'browser', 20422, 'Lynx', 5),"
+                     " ('k', 'os', 20422, 'Android', 7)",
+                     NULL, NULL, NULL),
+        SQLITE_OK);
+    sqlite3_close(db);
+    wl_astore *s = open_store(f, 0); /* migrates */
+    wl_agg a;
+    wl_agg_init(&a);
+    add_clicks(&a, "k", DAY, 4, 0, "a.example"); /* mobile, Firefox, Android: columns */
+    wl_click_facts odd = {.key = wl_slice_make("k", 1), .time_ms = (int64_t)DAY * WL_DAY_MS};
+    const char *dims[] = {"a.example", "DE", "mobile", "w3m", "Android"};
+    memcpy(odd.dims, dims, sizeof(dims));
+    assert_int_equal(wl_agg_add(&a, &odd), WL_OK); /* w3m: a dim row */
+    wl_queue_pos pos;
+    wl_queue_pos_init(&pos);
+    wl_astore_batch b = batch_of(&a, &pos);
+    assert_int_equal(wl_astore_apply(s, &b), WL_OK);
+    wl_astore *r = open_store(f, WL_ASTORE_READONLY);
+    wl_astore_stats *st = malloc(sizeof(*st));
+    assert_int_equal(wl_astore_stats_get(r, "k", 1, DAY, DAY, st), WL_OK);
+    assert_int_equal(st->clicks, 12);
+    assert_int_equal(st->bot_clicks, 1);
+    assert_int_equal(st->nitems[WL_DIM_DEVICE], 1);
+    assert_string_equal(st->items[WL_DIM_DEVICE][0].value, "mobile");
+    assert_int_equal(st->items[WL_DIM_DEVICE][0].clicks, 12);
+    assert_int_equal(st->nitems[WL_DIM_BROWSER], 3); /* Firefox 6, Lynx 5, w3m 1 */
+    assert_string_equal(st->items[WL_DIM_BROWSER][0].value, "Firefox");
+    assert_int_equal(st->items[WL_DIM_BROWSER][0].clicks, 6);
+    assert_string_equal(st->items[WL_DIM_BROWSER][1].value, "Lynx");
+    assert_string_equal(st->items[WL_DIM_BROWSER][2].value, "w3m");
+    assert_int_equal(st->items[WL_DIM_OS][0].clicks, 12);
+    assert_int_equal(st->items[WL_DIM_REF][0].clicks, 12);
+    free(st);
+    wl_astore_close(r);
+    wl_agg_release(&a);
+    wl_astore_close(s);
+}
+
+/* More device/browser/os values than the top N: ranked and cut to "other"
+ * across columns and rows together. */
+static void test_column_breakdown_top_n(void **state)
+{
+    fixture *f = *state;
+    wl_astore *s = open_store(f, 0);
+    wl_agg a;
+    wl_agg_init(&a);
+    char names[30][16];
+    for (int v = 0; v < 30; v++) { /* value v gets v + 1 clicks */
+        snprintf(names[v], sizeof(names[v]), "b%02d", v);
+        for (int i = 0; i <= v; i++) {
+            wl_click_facts c = {.key = wl_slice_make("t", 1), .time_ms = (int64_t)DAY * WL_DAY_MS};
+            const char *dims[] = {"r", "DE", "desktop", v == 29 ? "Chrome" : names[v], "Linux"};
+            memcpy(c.dims, dims, sizeof(dims));
+            assert_int_equal(wl_agg_add(&a, &c), WL_OK);
+        }
+    }
+    wl_queue_pos pos;
+    wl_queue_pos_init(&pos);
+    wl_astore_batch b = batch_of(&a, &pos);
+    assert_int_equal(wl_astore_apply(s, &b), WL_OK);
+    wl_astore_stats *st = malloc(sizeof(*st));
+    assert_int_equal(wl_astore_stats_get(s, "t", 1, DAY, DAY, st), WL_OK);
+    assert_int_equal(st->nitems[WL_DIM_BROWSER], WL_TOP_N + 1);
+    assert_string_equal(st->items[WL_DIM_BROWSER][0].value, "Chrome");
+    assert_int_equal(st->items[WL_DIM_BROWSER][0].clicks, 30);
+    assert_string_equal(st->items[WL_DIM_BROWSER][1].value, "b28");
+    assert_string_equal(st->items[WL_DIM_BROWSER][WL_TOP_N].value, "other");
+    assert_int_equal(st->items[WL_DIM_BROWSER][WL_TOP_N].clicks, 55); /* b00..b09: 1 + ... + 10 */
+    free(st);
+    wl_agg_release(&a);
+    wl_astore_close(s);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -275,6 +364,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_failed_commit_changes_nothing, setup, teardown),
         cmocka_unit_test_setup_teardown(test_visitor_keys_life_cycle, setup, teardown),
         cmocka_unit_test_setup_teardown(test_readonly_handles, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_v1_store_migrates_and_merges, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_column_breakdown_top_n, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
