@@ -273,8 +273,14 @@ static enum step conn_read(wl_conn *c)
 {
     if (c->in_len == c->in_cap)
         conn_reserve_input(c, c->in_cap + 1);
-    ssize_t n = read(c->fd, c->in + c->in_len, c->in_cap - c->in_len);
+    size_t space = c->in_cap - c->in_len;
+    ssize_t n = read(c->fd, c->in + c->in_len, space);
     if (n > 0) {
+        /* A short read drained the socket: skip the read that would only say
+         * EAGAIN (one syscall per request). Data arriving later raises a new
+         * edge; an EOF already signalled (PEER_DONE) is still read. */
+        if ((size_t)n < space && !(c->flags & CONN_PEER_DONE))
+            c->flags &= ~CONN_CAN_READ;
         if (c->flags & CONN_LINGER)
             return STEP_DONE; /* discarded */
         c->in_len += (size_t)n;
@@ -375,6 +381,8 @@ void wl_conn_on_events(wl_conn *c, uint32_t events)
 {
     if (c->flags & CONN_DEAD)
         return; /* closed earlier in this iteration; freed after it */
+    if (events & (EPOLLRDHUP | EPOLLHUP | EPOLLERR))
+        c->flags |= CONN_PEER_DONE;
     if (events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) {
         c->flags |= CONN_CAN_READ;
         wl_conn_mark_ready(c);

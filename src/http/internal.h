@@ -19,7 +19,8 @@ enum conn_flags {
     CONN_CLOSE_AFTER = 1u << 3, /* close once `out` is written */
     CONN_DEAD = 1u << 4,        /* peer gone / error: free when not paused */
     CONN_SENT_CONTINUE = 1u << 7,
-    CONN_LINGER = 1u << 8, /* write side shut: discard input until EOF */
+    CONN_LINGER = 1u << 8,    /* write side shut: discard input until EOF */
+    CONN_PEER_DONE = 1u << 9, /* RDHUP/HUP/ERR seen: read until EOF or error */
 };
 
 /* Intrusive doubly-linked list node; a list is a sentinel node. */
