@@ -55,8 +55,8 @@
 /* Event times outside [1970, 10000) cannot be real clicks and would not
  * fit a wl_day: such records count as corrupt. */
 #define TIME_MAX_MS 253402300800000LL
-#define CATCHUP_READS 10     /* reads of batch_max folded into one commit at most */
-#define CATCHUP_ROWS 1000000 /* aggregate rows (the commit's upserts) at most */
+#define CATCHUP_READS 40     /* reads of batch_max folded into one commit at most */
+#define CATCHUP_ROWS 1000000 /* aggregate rows (the commit's upserts), ~60-250 B each */
 #define CATCHUP_MS 1000      /* reading time of one step at most */
 #define MEMO_SLOTS 256       /* per memo; a power of two */
 #define REF_MEMO_MAX 256     /* longer referrers are parsed every time */
