@@ -67,8 +67,10 @@ typedef struct wl_worker wl_worker;
  * holds a sentence naming what failed. */
 wl_status wl_worker_open(const wl_worker_config *cfg, wl_worker **out, char *err, size_t errcap);
 
-/* One batch: read up to batch_max records (waiting up to batch_wait_ms),
- * aggregate, commit, reclaim. Returns WL_OK after committing a batch with at
+/* One batch: read up to batch_max records (waiting up to batch_wait_ms);
+ * while reads come back full (catching up) keep reading into the same batch
+ * (at most 40 reads, 1M distinct rows or 1 s), then aggregate, commit once,
+ * reclaim. Returns WL_OK after committing a batch with at
  * least one record, WL_EAGAIN when the queue had nothing new (caught up),
  * or the error of the failed read (WL_EIO) or commit (the batch then stays
  * pending; the next call retries it). */
