@@ -100,6 +100,7 @@ bench:
 	@scripts/deps.sh bench
 	@$(MAKE) --no-print-directory all
 	@BIN=$(abspath $(BUILD)/warplink) bench/run.sh
+	@BIN=$(abspath $(BUILD)/warplink) bench/halfload.sh
 	@BIN=$(abspath $(BUILD)/warplink) bench/analytics.sh
 
 fuzz:
