@@ -98,6 +98,9 @@ wl_status wl_jwt_keyring_add(wl_jwt_keyring *kr, const char *kid, const unsigned
                              size_t secret_len);
 
 /* Makes the key named kid the signer. WL_ENOTFOUND when absent. */
+/* As wl_jwt_keyring_add with a (kid, kid_len) pair (used by the key file). */
+wl_status wl_jwt_keyring_add_n(wl_jwt_keyring *kr, const char *kid, size_t kid_len,
+                               const unsigned char *secret, size_t secret_len);
 wl_status wl_jwt_keyring_set_signer(wl_jwt_keyring *kr, const char *kid);
 
 /* Removes (and wipes) the key named kid: tokens it signed stop verifying.
