@@ -376,9 +376,10 @@ static uint64_t lag_seconds(wl_analytics *a, uint64_t appended)
     return lag > 0 ? (uint64_t)lag : 0;
 }
 
-static void render_worker(wl_analytics *a, wl_buf *out)
+static void render_worker(wl_analytics *a, const wl_queue_stats *qs, wl_buf *out)
 {
     wl_worker_metrics *m = &a->metrics;
+    uint64_t depth = rd(&m->depth_bytes);
     counter(out, "warplink_worker_consuming",
             "1 while this process's analytics worker holds the click queue.", "gauge",
             atomic_load(&a->consuming) ? 1 : 0);
@@ -393,8 +394,13 @@ static void render_worker(wl_analytics *a, wl_buf *out)
             "mid-record (crash or failed write); the clicks in them are lost.",
             "counter", rd(&m->torn_bytes));
     counter(out, "warplink_queue_depth_bytes",
-            "Bytes of click-queue segments not yet consumed by the worker.", "gauge",
-            rd(&m->depth_bytes));
+            "Bytes of click-queue segments not yet consumed by the worker.", "gauge", depth);
+    /* Records are variable-sized; the count is estimated from the mean frame
+     * this process appended (exact counting would mean scanning segments). */
+    counter(out, "warplink_queue_depth_events",
+            "Click events not yet consumed, estimated as depth bytes / mean event bytes "
+            "appended by this process.",
+            "gauge", qs->appended_bytes ? depth * qs->appended_events / qs->appended_bytes : 0);
     counter(out, "warplink_worker_batch_size", "Records in the last batch the worker committed.",
             "gauge", rd(&m->last_batch));
     render_commit_histogram(m, out);
@@ -435,5 +441,5 @@ void wl_analytics_render_metrics(wl_analytics *a, wl_buf *out)
      * this one does not have: better no series than zeros that look real.
      * (The lag above comes from the store, so it is honest either way.) */
     if (a->thread_started)
-        render_worker(a, out);
+        render_worker(a, &qs, out);
 }
