@@ -71,6 +71,9 @@ WORK=$OUT/analytics
 
 log() { printf '[analytics %s] %s\n' "$(date +%T)" "$*" >&2; }
 die() { log "ERROR: $*"; exit 1; }
+# shellcheck source=bench/lib.sh
+. "$(dirname "$0")/lib.sh"
+STOP_WAIT_TENTHS=150
 
 for t in wrk taskset cc curl "$PY"; do
   command -v "$t" >/dev/null || die "missing $t (make bench installs wrk)"
@@ -90,23 +93,6 @@ fi
 
 # --- processes we start; the trap ends exactly these, by pid -------------------
 WL_PID='' WRK_PID='' AG_OLD=''
-running() { # pid: exists and is not a zombie
-  local s
-  s=$(cat "/proc/$1/stat" 2>/dev/null) || return 1
-  s=${s##*) }
-  [ "${s%% *}" != Z ]
-}
-stop_pid() { # pid signal: signal, wait up to 15 s, then SIGKILL; reap
-  local p=$1 i
-  [ -n "$p" ] && running "$p" || { [ -n "$p" ] && wait "$p" 2>/dev/null; return 0; }
-  kill "-$2" "$p" 2>/dev/null || true
-  for i in $(seq 150); do
-    running "$p" || break
-    sleep 0.1
-  done
-  running "$p" && kill -KILL "$p" 2>/dev/null
-  wait "$p" 2>/dev/null || true
-}
 cleanup() {
   local rc=$?
   trap - EXIT INT TERM
@@ -130,7 +116,6 @@ if [ "$NICE" != 0 ] && [ "$(cat /proc/sys/kernel/sched_autogroup_enabled 2>/dev/
   log "session autogroup nice $ag -> $NICE for the run"
 fi
 
-port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 calc() { awk "BEGIN { printf \"%.6g\", ($*) }"; }
 CLK_TCK=$(getconf CLK_TCK)
 # "total loop" CPU ticks of a process: all threads, and the event-loop thread.

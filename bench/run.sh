@@ -54,6 +54,8 @@ NGINX=$(command -v nginx || echo /usr/sbin/nginx)
 
 log() { printf '[bench %s] %s\n' "$(date +%T)" "$*" >&2; }
 die() { log "ERROR: $*"; exit 1; }
+# shellcheck source=bench/lib.sh
+. "$(dirname "$0")/lib.sh"
 
 for t in wrk taskset cc curl "$NGINX" "$PY"; do
   command -v "$t" >/dev/null || die "missing $t (make bench installs wrk and nginx-light)"
@@ -69,23 +71,6 @@ fi
 
 # --- processes we start; the trap ends exactly these, by pid -------------------
 WL_PID='' NGX_PID='' WRK_PID='' AG_OLD=''
-running() { # pid: exists and is not a zombie
-  local s
-  s=$(cat "/proc/$1/stat" 2>/dev/null) || return 1
-  s=${s##*) }
-  [ "${s%% *}" != Z ]
-}
-stop_pid() { # pid signal: signal, wait up to 10 s, then SIGKILL; reap
-  local p=$1 i
-  [ -n "$p" ] && running "$p" || { [ -n "$p" ] && wait "$p" 2>/dev/null; return 0; }
-  kill "-$2" "$p" 2>/dev/null || true
-  for i in $(seq 100); do
-    running "$p" || break
-    sleep 0.1
-  done
-  running "$p" && kill -KILL "$p" 2>/dev/null
-  wait "$p" 2>/dev/null || true
-}
 cleanup() {
   local rc=$?
   trap - EXIT INT TERM
@@ -110,15 +95,6 @@ if [ "$NICE" != 0 ] && [ "$(cat /proc/sys/kernel/sched_autogroup_enabled 2>/dev/
   log "session autogroup nice $ag -> $NICE for the run"
 fi
 
-port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
-wait_port() { # port pid what timeout_s
-  local deadline=$((SECONDS + $4))
-  while ! port_open "$1"; do
-    running "$2" || die "$3 exited before listening"
-    [ "$SECONDS" -lt "$deadline" ] || die "$3 not listening on :$1 after $4 s"
-    sleep 0.1
-  done
-}
 alive() {
   running "$WL_PID" || die "WarpLink (pid $WL_PID) died; see $WORK/wl.log"
   running "$NGX_PID" || die "nginx (pid $NGX_PID) died; see $WORK/nginx.log"
