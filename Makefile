@@ -18,7 +18,7 @@ else
 BUILD ?= build
 endif
 
-PKGS := sqlite3 libsodium jansson libmaxminddb zlib
+PKGS := sqlite3 libsodium jansson libmaxminddb libisal
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS))
 PKG_LIBS = $(shell pkg-config --libs $(PKGS))
 

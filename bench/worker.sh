@@ -25,7 +25,7 @@ BUILD=${BUILD:-build-perf}
 make -s BUILD="$BUILD" "$BUILD/libwarplink.a"
 # shellcheck disable=SC2046 # pkg-config output is meant to split
 cc -std=c11 -D_GNU_SOURCE -O2 -Isrc bench/worker_bench.c "$BUILD/libwarplink.a" \
-    $(pkg-config --libs sqlite3 libsodium jansson libmaxminddb zlib) -pthread -lm \
+    $(pkg-config --libs sqlite3 libsodium jansson libmaxminddb libisal) -pthread -lm \
     -o "$BUILD/worker_bench"
 
 TMP=$(mktemp -d)

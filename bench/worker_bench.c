@@ -13,7 +13,7 @@
  *   bench/worker.sh [events] [runs]   (builds, runs, prints medians), or by hand:
  *   make BUILD=build-worker build-worker/libwarplink.a
  *   cc -std=c11 -D_GNU_SOURCE -O2 -Isrc bench/worker_bench.c build-worker/libwarplink.a \
- *      $(pkg-config --libs sqlite3 libsodium jansson libmaxminddb zlib) -pthread -lm \
+ *      $(pkg-config --libs sqlite3 libsodium jansson libmaxminddb libisal) -pthread -lm \
  *      -o build-worker/worker_bench
  *   build-worker/worker_bench [events=1000000] [batch_max=10000] [links=1000]
  */

@@ -5,7 +5,7 @@
 set -euo pipefail
 
 BUILD_PKGS=(build-essential pkg-config libsqlite3-dev libsodium-dev
-            libjansson-dev libmaxminddb-dev zlib1g-dev)
+            libjansson-dev libmaxminddb-dev libisal-dev)
 TEST_PKGS=(clang libclang-rt-14-dev libcmocka-dev python3-pytest
            python3-requests libmaxmind-db-writer-perl sqlite3 clang-format faketime)
 BENCH_PKGS=(wrk nginx-light)

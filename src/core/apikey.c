@@ -10,7 +10,7 @@
 #include <sodium.h>
 #include <stdint.h>
 #include <string.h>
-#include <zlib.h>
+#include <isa-l/crc.h>
 
 #include "store/store.h"
 
@@ -52,7 +52,7 @@ static void random_b62(char *out, size_t n)
 /* Writes the fixed-width base62 CRC-32 of key[0..len) (62^6 > 2^32). */
 static void checksum_b62(const char *key, size_t len, char out[WL_APIKEY_CHECK_CHARS])
 {
-    uint32_t c = (uint32_t)crc32(0L, (const Bytef *)key, (uInt)len);
+    uint32_t c = crc32_gzip_refl(0, (const unsigned char *)key, len); /* = zlib crc32 */
     for (int i = WL_APIKEY_CHECK_CHARS - 1; i >= 0; i--) {
         out[i] = B62[c % 62];
         c /= 62;

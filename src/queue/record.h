@@ -7,7 +7,7 @@
  *                  can resynchronise after damage; a future frame format
  *                  gets a new magic
  *   u32   length   payload bytes, 1..WL_RECORD_MAX_PAYLOAD
- *   u32   crc32    zlib crc32 over the 4 length bytes, then the payload, so a
+ *   u32   crc32    CRC-32 (zlib's, ISO-HDLC) over the 4 length bytes, then the payload, so a
  *                  damaged length is caught as surely as damaged payload
  *   ...   payload  (a click event starts with its own version byte)
  *
