@@ -122,7 +122,7 @@ rm -rf "$HOUT"
 mkdir -p "$HOUT/nginx-tmp" "$HOUT/runs"
 
 # --- loadgen, target rates ---------------------------------------------------------
-cc -O2 -std=c11 -D_GNU_SOURCE -Wall -Wextra bench/loadgen.c -o "$LG"
+cc -O2 -std=c11 -D_GNU_SOURCE -Wall -Wextra bench/loadgen.c -o "$LG" -lm
 full_median() { # server name in the docs table -> req/s of the uniform full-load row
   awk -v s="$1" -F'|' '
     /^### / { in_full = ($0 ~ /^### Full load/) }

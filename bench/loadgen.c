@@ -1,9 +1,9 @@
 /* loadgen: open-loop, paced HTTP/1.1 GET load generator for bench/halfload.sh.
  *
- *   cc -O2 -std=c11 -D_GNU_SOURCE bench/loadgen.c -o bench/out/loadgen
+ *   cc -O2 -std=c11 -D_GNU_SOURCE bench/loadgen.c -o bench/out/loadgen -lm
  *
  *   loadgen -p PORT -k KEYFILE -r RATE [-c CONNS] [-d SECONDS] [-w WARMUP_S]
- *           [-H HOST] [-s SEED] [-g GRACE_S]
+ *           [-H HOST] [-s SEED] [-g GRACE_S] [-Z] [-A 'Name: value' ...]
  *   loadgen -p PORT -k KEYFILE -r 0 -S [-c CONNS]     (walk: every key once)
  *
  * Open loop (RATE > 0): request i is due at t0 + i/RATE, whatever happened to
@@ -15,6 +15,8 @@
  * lowering the offered rate (coordinated omission). The generator's own
  * lateness (a wake-up after the due time) is included the same way.
  *
+ * With -Z keys follow a Zipf(s=1) law by line number instead (see rng_zipf).
+ *
  * Latency = scheduled time -> last byte of the response (status line +
  * headers + Content-Length bytes of body); "svc" is the same from the actual
  * write() instead. Histograms: 1 us buckets below 10 ms, 100 us buckets up to
@@ -25,6 +27,9 @@
  * are recorded. Afterwards loadgen waits up to GRACE_S for requests scheduled
  * in the window; any still unanswered count as "unfinished" and enter the
  * histogram at (deadline - scheduled time).
+ *
+ * -A adds a header line to every request (repeatable, up to 8; e.g. a
+ * browser User-Agent and a Referer, so WarpLink counts human clicks).
  *
  * Closed loop (-r 0): each connection sends its next request as soon as the
  * previous response is complete (used to warm every key once with -S).
@@ -44,6 +49,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <math.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <signal.h>
@@ -118,6 +124,15 @@ static inline uint64_t rng_next(void) { /* splitmix64 */
 static inline uint32_t rng_below(uint32_t n) { /* Lemire, bias < 2^-32 */
   return (uint32_t)(((rng_next() >> 32) * (uint64_t)n) >> 32);
 }
+/* -Z: key index floor((n+1)^u) - 1, u ~ U[0,1): the inverse of the continuous
+ * Zipf(s=1) CDF, exactly as bench/redirect.lua's zipf (line r of the file
+ * gets ~1/(r ln n) of the requests) */
+static int zipf_mode;
+static inline uint32_t rng_zipf(uint32_t n) {
+  double u = (double)(rng_next() >> 11) * 0x1.0p-53;
+  double r = floor(exp(u * log((double)n + 1)));
+  return r < 1 ? 0 : r > n ? n - 1 : (uint32_t)r - 1;
+}
 
 /* ---------------------------------------------------------- connection --- */
 #define RBUF 16384
@@ -127,7 +142,7 @@ typedef struct {
   int64_t sched_ns;    /* its scheduled time */
   int64_t sent_ns;     /* its write() time */
   int record;          /* inside the measured window */
-  char wbuf[512];
+  char wbuf[1024];
   int wlen, woff;      /* unsent part of the request (EAGAIN) */
   char rbuf[RBUF];
   int rlen;
@@ -136,6 +151,8 @@ typedef struct {
 static struct sockaddr_in addr;
 static int epfd;
 static const char *host_hdr;
+static char extra_buf[768]; /* -A lines, each ending in CRLF */
+static const char *extra_hdrs = extra_buf;
 static char *keybuf;
 static char **keys;
 static uint32_t nkeys, seq_next;
@@ -209,9 +226,9 @@ static int conn_flush(conn_t *c, int idx) {
 }
 
 static void conn_send(conn_t *c, int idx, int64_t sched, int record) {
-  uint32_t k = seq_mode ? seq_next++ : rng_below(nkeys);
-  c->wlen = snprintf(c->wbuf, sizeof c->wbuf, "GET /%s HTTP/1.1\r\nHost: %s\r\n\r\n",
-                     keys[k], host_hdr);
+  uint32_t k = seq_mode ? seq_next++ : zipf_mode ? rng_zipf(nkeys) : rng_below(nkeys);
+  c->wlen = snprintf(c->wbuf, sizeof c->wbuf, "GET /%s HTTP/1.1\r\nHost: %s\r\n%s\r\n",
+                     keys[k], host_hdr, extra_hdrs);
   c->woff = 0;
   c->busy = 1;
   c->sched_ns = sched;
@@ -279,7 +296,8 @@ static void on_readable(conn_t *c, int idx, int64_t *t_now) {
 static void usage(const char *p) {
   fprintf(stderr,
           "usage: %s -p PORT -k KEYFILE -r RATE [-c CONNS] [-d SECONDS] [-w WARMUP_S]\n"
-          "          [-H HOST] [-s SEED] [-g GRACE_S] [-S]\n"
+          "          [-H HOST] [-s SEED] [-g GRACE_S] [-S] [-Z] [-A 'Name: value' ...]\n"
+          "  -Z: keys Zipf(s=1)-distributed by line (as redirect.lua's zipf) instead of uniform\n"
           "  -r 0: closed loop; -S: keys in file order, each once, then stop\n",
           p);
   exit(2);
@@ -337,8 +355,9 @@ int main(int argc, char **argv) {
   double rate = -1, secs = 10, warm = 1, grace = 2;
   const char *keyfile = NULL, *host = "127.0.0.1";
   uint64_t seed = 0;
-  int opt;
-  while ((opt = getopt(argc, argv, "p:k:r:c:d:w:H:s:g:S")) != -1) {
+  int opt, nextra = 0;
+  size_t extra_len = 0;
+  while ((opt = getopt(argc, argv, "p:k:r:c:d:w:H:s:g:SA:Z")) != -1) {
     switch (opt) {
     case 'p': port = atoi(optarg); break;
     case 'k': keyfile = optarg; break;
@@ -350,6 +369,15 @@ int main(int argc, char **argv) {
     case 's': seed = strtoull(optarg, NULL, 10); break;
     case 'g': grace = atof(optarg); break;
     case 'S': seq_mode = 1; break;
+    case 'Z': zipf_mode = 1; break;
+    case 'A':
+      if (++nextra > 8 || strpbrk(optarg, "\r\n") || !strchr(optarg, ':') ||
+          extra_len + strlen(optarg) + 2 >= sizeof extra_buf) {
+        fprintf(stderr, "-A: at most 8 'Name: value' lines, %zu bytes in all\n", sizeof extra_buf - 1);
+        return 2;
+      }
+      extra_len += (size_t)snprintf(extra_buf + extra_len, sizeof extra_buf - extra_len, "%s\r\n", optarg);
+      break;
     default: usage(argv[0]);
     }
   }

@@ -7,16 +7,15 @@
  * - Counters are upserts that add (clicks = clicks + excluded.clicks), so a
  *   batch touches one row per distinct (link, day[, dim, value]) whatever
  *   the number of events, in primary-key order; device/browser/os counters
- *   of ua.h's values are columns of the daily row. Sketches cannot be added
- *   in SQL: they are read, merged in C (sparse ones without expanding them,
- *   aggregate.h) and written back inside the same transaction; the single
- *   writer (the queue's consumer lock) makes that read-modify-write safe.
+ *   of ua.h's values are columns of the daily row. Sketches are upserts
+ *   too: the batch's sketch of a (link, day) is merged with the stored one
+ *   by the SQL function wl_hll_union() (hll.h; sparse sketches are merged
+ *   without expanding them), so no row is read back into C first.
  * - secure_delete is on so a deleted visitor key is overwritten on disk, not
  *   just unlinked from the b-tree (visitor.h, key life cycle).
  * - Statements are prepared on first use (a read-only handle never prepares
  *   a write statement) and kept for the life of the handle. Counter rows go
- *   UPSERT_ROWS to a statement run (the tail one by one). A sketch the batch
- *   did not change is not rewritten. */
+ *   UPSERT_ROWS to a statement run (the tail one by one). */
 #include "analytics/astore_sqlite.h"
 
 #include <sqlite3.h>
@@ -37,8 +36,8 @@ enum stmt_id {
     S_DIM_UPSERT_N,
     S_CONSUMER_GET,
     S_KEY_GET,
-    S_UNIQ_GET,
-    S_UNIQ_PUT,
+    S_UNIQ_UPSERT,
+    S_UNIQ_UPSERT_N,
     S_KEY_INSERT,
     S_KEY_FORGET,
     S_CONSUMER_PUT,
@@ -59,6 +58,9 @@ enum stmt_id {
     "INSERT INTO daily(key, day, clicks, bot_clicks, " UA_NAMES ") VALUES " rows                   \
     " ON CONFLICT(key, day) DO UPDATE SET clicks = clicks + excluded.clicks,"                      \
     " bot_clicks = bot_clicks + excluded.bot_clicks, " WL_ASTORE_UA_COLUMNS(ADD, ", ")
+#define UNIQ_UPSERT(rows)                                                                          \
+    "INSERT INTO uniq(key, day, hll) VALUES " rows                                                 \
+    " ON CONFLICT(key, day) DO UPDATE SET hll = wl_hll_union(hll, excluded.hll)"
 #define DIM_UPSERT(rows)                                                                           \
     "INSERT INTO dim(key, dim, day, value, clicks) VALUES " rows                                   \
     " ON CONFLICT(key, dim, day, value) DO UPDATE SET clicks = clicks + excluded.clicks"
@@ -71,9 +73,8 @@ static const char *const sql[S_COUNT_] = {
     [S_CONSUMER_GET] = "SELECT position, updated_ms, as_of_ms, newest_event_ms, events_total,"
                        " corrupt_total FROM consumer WHERE id = 1",
     [S_KEY_GET] = "SELECT key FROM visitor_keys WHERE day = ?1",
-    [S_UNIQ_GET] = "SELECT hll FROM uniq WHERE key = ?1 AND day = ?2",
-    [S_UNIQ_PUT] = "INSERT INTO uniq(key, day, hll) VALUES (?1, ?2, ?3)"
-                   " ON CONFLICT(key, day) DO UPDATE SET hll = excluded.hll",
+    [S_UNIQ_UPSERT] = UNIQ_UPSERT("(?,?,?)"),
+    [S_UNIQ_UPSERT_N] = UNIQ_UPSERT(X4(X4("(?,?,?)"))),
     [S_KEY_INSERT] = "INSERT INTO visitor_keys(day, key) VALUES (?1, ?2)",
     [S_KEY_FORGET] = "DELETE FROM visitor_keys WHERE day < ?1",
     [S_CONSUMER_PUT] =
@@ -101,6 +102,8 @@ typedef struct sq_astore {
     sqlite3_stmt *stmt[S_COUNT_];
     const void **order; /* apply's rows in primary-key order */
     size_t order_cap;
+    uint8_t *sketches;   /* [UPSERT_ROWS][WL_HLL_MAX_SERIALIZED]: bound to S_UNIQ_UPSERT* */
+    bool sketch_corrupt; /* set by wl_hll_union() when a stored sketch is malformed */
     char err[256];
 } sq_astore;
 
@@ -185,6 +188,24 @@ static wl_status check_schema(sq_astore *s, bool readonly)
     return v > MIGRATIONS ? WL_EUNSUPPORTED : readonly && v == 0 ? WL_ENOTFOUND : WL_EIO;
 }
 
+/* SQL wl_hll_union(stored, batch): the union of two serialised sketches
+ * (hll.h). A malformed one fails the statement, and so the batch. */
+static void sql_hll_union(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+    (void)argc;
+    sq_astore *s = sqlite3_user_data(ctx);
+    const uint8_t *a = sqlite3_value_blob(argv[0]), *b = sqlite3_value_blob(argv[1]);
+    size_t alen = (size_t)sqlite3_value_bytes(argv[0]), blen = (size_t)sqlite3_value_bytes(argv[1]);
+    uint8_t out[WL_HLL_MAX_SERIALIZED];
+    size_t len;
+    if (wl_hll_union_serialized(a, alen, b, blen, out, &len) != WL_OK) {
+        s->sketch_corrupt = true;
+        sqlite3_result_error(ctx, "stored visitor sketch is corrupt", -1);
+        return;
+    }
+    sqlite3_result_blob(ctx, out, (int)len, SQLITE_TRANSIENT);
+}
+
 static wl_status configure_writer(sq_astore *s)
 {
     sqlite3_stmt *st;
@@ -199,6 +220,12 @@ static wl_status configure_writer(sq_astore *s)
         snprintf(s->err, sizeof(s->err), "could not enable WAL journal mode");
         return WL_EIO;
     }
+    rc = sqlite3_create_function_v2(s->db, "wl_hll_union", 2,
+                                    SQLITE_UTF8 | SQLITE_DETERMINISTIC | SQLITE_DIRECTONLY, s,
+                                    sql_hll_union, NULL, NULL, NULL);
+    if (rc != SQLITE_OK)
+        return fail(s, rc);
+    s->sketches = wl_xmalloc((size_t)UPSERT_ROWS * WL_HLL_MAX_SERIALIZED);
     /* 64 MiB page cache for the counter tables. The CHECKs hold by construction for what the
      * writer stores (bind_row, fixed-size keys, consumer id 1), and SQLite tests dim's IN list
      * by building a b-tree per row, dearer than the upsert itself: the writer skips them. */
@@ -214,6 +241,7 @@ static void sq_close(wl_astore *base)
         sqlite3_finalize(s->stmt[i]);
     sqlite3_close(s->db);
     free(s->order);
+    free(s->sketches);
     free(s);
 }
 
@@ -352,42 +380,60 @@ static wl_status put_rows(sq_astore *s, bool dims, size_t n)
     return ws;
 }
 
-/* Merges the batch's visitors into the stored sketch of (key, day). */
-static wl_status put_sketch(sq_astore *s, const wl_agg_day *d)
+/* Writes the serialised sketch of d's visitors (the batch's) to out. */
+static wl_status batch_sketch(const wl_agg_day *d, uint8_t out[WL_HLL_MAX_SERIALIZED], size_t *len)
 {
-    wl_hll hll, *h = &hll; /* 4 KiB: the worker thread's stack has room */
-    sqlite3_stmt *st = stmt_kd(s, S_UNIQ_GET, d->key, d->key_len, d->day);
+    if (wl_agg_sketch_merge(d, NULL, 0, out, len) == 1)
+        return WL_OK; /* few visitors: sparse, without a 4 KiB sketch */
+    wl_hll h;
+    wl_hll_init(&h);
+    for (uint32_t i = 0; i < d->nvisitors; i++)
+        wl_hll_add_hash(&h, d->visitors[i]);
+    return wl_hll_serialize(&h, out, WL_HLL_MAX_SERIALIZED, len);
+}
+
+/* Upserts rows[0..n) (n is 1 or UPSERT_ROWS) into uniq; wl_hll_union()
+ * merges each with the stored sketch inside SQLite, so no read is needed. */
+static wl_status put_sketch_rows(sq_astore *s, const wl_agg_day *const *rows, int n)
+{
+    sqlite3_stmt *st = stmt(s, n > 1 ? S_UNIQ_UPSERT_N : S_UNIQ_UPSERT);
     if (!st)
         return WL_EIO;
-    int rc = sqlite3_step(st), fast = -1;
-    wl_status ws = rc == SQLITE_DONE || rc == SQLITE_ROW ? WL_OK : fail(s, rc);
-    const uint8_t *old = rc == SQLITE_ROW ? sqlite3_column_blob(st, 0) : NULL;
-    size_t len = rc == SQLITE_ROW ? (size_t)sqlite3_column_bytes(st, 0) : 0;
-    uint8_t blob[WL_HLL_MAX_SERIALIZED];
-    /* small sketches merge in their sparse form (aggregate.h); else hll.h */
-    if (ws == WL_OK && (old || rc == SQLITE_DONE))
-        fast = wl_agg_sketch_merge(d, old, len, blob, &len);
-    wl_hll_init(h);
-    if (fast < 0 && rc == SQLITE_ROW && wl_hll_deserialize(h, old, len)) {
-        snprintf(s->err, sizeof(s->err), "stored visitor sketch of day %d is corrupt", d->day);
-        ws = WL_ECORRUPT;
-    }
-    sqlite3_reset(st);
-    if (ws != WL_OK || fast == 0)
-        return ws; /* unchanged: the stored sketch already counts them all */
-    if (fast < 0) {
-        memcpy(blob, h->reg, sizeof(h->reg));
-        for (uint32_t i = 0; i < d->nvisitors; i++)
-            wl_hll_add_hash(h, d->visitors[i]);
-        if (memcmp(blob, h->reg, sizeof(h->reg)) == 0)
-            return WL_OK;
-        if (wl_hll_serialize(h, blob, sizeof(blob), &len) != WL_OK)
+    for (int r = 0; r < n; r++) {
+        uint8_t *blob = s->sketches + (size_t)r * WL_HLL_MAX_SERIALIZED;
+        size_t len;
+        if (batch_sketch(rows[r], blob, &len) != WL_OK)
             return WL_EIO;
+        sqlite3_bind_text(st, 3 * r + 1, rows[r]->key, (int)rows[r]->key_len, SQLITE_STATIC);
+        sqlite3_bind_int64(st, 3 * r + 2, rows[r]->day);
+        sqlite3_bind_blob(st, 3 * r + 3, blob, (int)len, SQLITE_STATIC);
     }
-    if (!(st = stmt_kd(s, S_UNIQ_PUT, d->key, d->key_len, d->day)))
-        return WL_EIO;
-    sqlite3_bind_blob(st, 3, blob, (int)len, SQLITE_STATIC);
-    return run(s, st);
+    wl_status ws = run(s, st);
+    if (ws != WL_OK && s->sketch_corrupt) {
+        snprintf(s->err, sizeof(s->err), "a stored visitor sketch is corrupt");
+        return WL_ECORRUPT;
+    }
+    return ws;
+}
+
+/* Merges the visitors of the sorted day rows s->order[0..n) into uniq,
+ * UPSERT_ROWS rows to a statement (the tail one by one). */
+static wl_status put_sketches(sq_astore *s, size_t n)
+{
+    const wl_agg_day *rows[UPSERT_ROWS];
+    int k = 0;
+    wl_status ws = WL_OK;
+    s->sketch_corrupt = false;
+    for (size_t i = 0; ws == WL_OK && i < n; i++) {
+        const wl_agg_day *d = s->order[i];
+        if (d->nvisitors && (rows[k++] = d, k == UPSERT_ROWS)) {
+            ws = put_sketch_rows(s, rows, k);
+            k = 0;
+        }
+    }
+    for (int r = 0; ws == WL_OK && r < k; r++)
+        ws = put_sketch_rows(s, rows + r, 1);
+    return ws;
 }
 
 static wl_status put_keys(sq_astore *s, const wl_astore_batch *b)
@@ -431,9 +477,8 @@ static wl_status apply_body(sq_astore *s, const wl_astore_batch *b)
     const wl_agg *a = b->agg;
     size_t n = a ? sort_rows(s, false, a) : 0;
     wl_status ws = put_rows(s, false, n);
-    for (size_t i = 0; ws == WL_OK && i < n; i++)
-        if (((const wl_agg_day *)s->order[i])->nvisitors)
-            ws = put_sketch(s, s->order[i]);
+    if (ws == WL_OK)
+        ws = put_sketches(s, n);
     if (a && ws == WL_OK)
         ws = put_rows(s, true, sort_rows(s, true, a));
     if (ws == WL_OK)

@@ -159,3 +159,56 @@ wl_status wl_hll_deserialize(wl_hll *h, const uint8_t *buf, size_t len)
         h->reg[sparse_index(e)] = e[2];
     return WL_OK;
 }
+
+/* Entries of a validated sparse blob, and how many. */
+static const uint8_t *sparse_entries(const uint8_t *buf, size_t *n)
+{
+    *n = (size_t)buf[HEADER_LEN] << 8 | buf[HEADER_LEN + 1];
+    return buf + HEADER_LEN + SPARSE_COUNT_LEN;
+}
+
+static bool is_sparse(const uint8_t *buf, size_t len)
+{
+    return len >= HEADER_LEN && buf[0] == WL_HLL_VERSION && buf[1] == ENC_SPARSE &&
+           check_sparse(buf + HEADER_LEN, len - HEADER_LEN) == WL_OK;
+}
+
+/* Merge-join of two valid sparse blobs; false when the union has too many
+ * registers for the sparse form (the caller goes dense). */
+static bool union_sparse(const uint8_t *a, const uint8_t *b, uint8_t *out, size_t *out_len)
+{
+    size_t na, nb, i = 0, j = 0, m = 0;
+    const uint8_t *ea = sparse_entries(a, &na), *eb = sparse_entries(b, &nb);
+    uint8_t *o = out + HEADER_LEN + SPARSE_COUNT_LEN;
+    while (i < na || j < nb) {
+        uint32_t ia = i < na ? sparse_index(ea + SPARSE_ENTRY_LEN * i) : UINT32_MAX;
+        uint32_t ib = j < nb ? sparse_index(eb + SPARSE_ENTRY_LEN * j) : UINT32_MAX;
+        uint32_t idx = ia < ib ? ia : ib;
+        uint8_t rank = 0;
+        if (ia == idx)
+            rank = ea[SPARSE_ENTRY_LEN * i++ + 2];
+        if (ib == idx && eb[SPARSE_ENTRY_LEN * j + 2] > rank)
+            rank = eb[SPARSE_ENTRY_LEN * j + 2];
+        j += ib == idx;
+        if (sparse_size(++m) >= WL_HLL_MAX_SERIALIZED)
+            return false;
+        o[0] = (uint8_t)(idx >> 8), o[1] = (uint8_t)idx, o[2] = rank;
+        o += SPARSE_ENTRY_LEN;
+    }
+    out[0] = WL_HLL_VERSION, out[1] = ENC_SPARSE;
+    out[2] = (uint8_t)(m >> 8), out[3] = (uint8_t)m;
+    *out_len = sparse_size(m);
+    return true;
+}
+
+wl_status wl_hll_union_serialized(const uint8_t *a, size_t alen, const uint8_t *b, size_t blen,
+                                  uint8_t out[WL_HLL_MAX_SERIALIZED], size_t *out_len)
+{
+    if (is_sparse(a, alen) && is_sparse(b, blen) && union_sparse(a, b, out, out_len))
+        return WL_OK;
+    wl_hll ha, hb; /* 8 KiB of stack: only for sketches with many visitors */
+    if (wl_hll_deserialize(&ha, a, alen) != WL_OK || wl_hll_deserialize(&hb, b, blen) != WL_OK)
+        return WL_ECORRUPT;
+    wl_hll_merge(&ha, &hb);
+    return wl_hll_serialize(&ha, out, WL_HLL_MAX_SERIALIZED, out_len);
+}

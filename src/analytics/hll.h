@@ -67,4 +67,13 @@ wl_status wl_hll_serialize(const wl_hll *h, uint8_t *out, size_t cap, size_t *ou
  * case *h is left unchanged. */
 wl_status wl_hll_deserialize(wl_hll *h, const uint8_t *buf, size_t len);
 
+/* The serialised sketch of the union of the serialised sketches a and b,
+ * written to out (*out_len bytes), in the form wl_hll_serialize() would
+ * choose. Two sparse inputs whose union stays sparse are merged without
+ * expanding them to 4096 registers, which is the common case: a link's
+ * stored day and a batch's few visitors. WL_ECORRUPT (out unspecified) if
+ * either input is malformed. */
+wl_status wl_hll_union_serialized(const uint8_t *a, size_t alen, const uint8_t *b, size_t blen,
+                                  uint8_t out[WL_HLL_MAX_SERIALIZED], size_t *out_len);
+
 #endif

@@ -19,6 +19,7 @@
 
 #include "analytics/astore.h"
 #include "analytics/astore_sqlite.h"
+#include "analytics/hll.h"
 
 #define DAY 20422 /* 2025-11-30 */
 
@@ -356,6 +357,88 @@ static void test_column_breakdown_top_n(void **state)
     wl_astore_close(s);
 }
 
+/* Visitors of one (link, day) over three batches: sparse + sparse while few,
+ * then enough to make the stored sketch dense. The union is merged inside
+ * SQLite (wl_hll_union) and must estimate exactly what one sketch of all
+ * the same visitor hashes estimates. */
+static void test_sketches_merge_across_batches(void **state)
+{
+    fixture *f = *state;
+    wl_astore *s = open_store(f, 0);
+    wl_queue_pos pos;
+    wl_queue_pos_init(&pos);
+    /* visitors [from, to) per batch: disjoint, then overlapping and large */
+    const uint64_t from[] = {0, 10, 5}, to[] = {10, 20, 3005};
+    wl_hll all;
+    wl_hll_init(&all);
+    wl_astore_stats *st = malloc(sizeof(*st));
+    for (int round = 0; round < 3; round++) {
+        wl_agg a;
+        wl_agg_init(&a);
+        for (uint64_t v = from[round]; v < to[round]; v++) {
+            uint64_t h = (v + 1) * 0x9e3779b97f4a7c15ULL; /* splitmix64's finaliser */
+            h = (h ^ (h >> 30)) * 0xbf58476d1ce4e5b9ULL;
+            h = (h ^ (h >> 27)) * 0x94d049bb133111ebULL;
+            h ^= h >> 31;
+            wl_click_facts fc = {.key = wl_slice_make("abc", 3),
+                                 .time_ms = (int64_t)DAY * WL_DAY_MS,
+                                 .has_visitor = true,
+                                 .visitor_hash = h};
+            fc.dims[WL_DIM_REF] = fc.dims[WL_DIM_COUNTRY] = "x";
+            fc.dims[WL_DIM_DEVICE] = "mobile";
+            fc.dims[WL_DIM_BROWSER] = "Firefox";
+            fc.dims[WL_DIM_OS] = "Android";
+            assert_int_equal(wl_agg_add(&a, &fc), WL_OK);
+            wl_hll_add_hash(&all, h);
+        }
+        wl_astore_batch b = batch_of(&a, &pos);
+        assert_int_equal(wl_astore_apply(s, &b), WL_OK);
+        wl_agg_release(&a);
+        assert_int_equal(wl_astore_stats_get(s, "abc", 3, DAY, DAY, st), WL_OK);
+        assert_int_equal(st->unique_visitors, wl_hll_count(&all));
+    }
+    printf("astore: 3005 visitors over 3 batches, estimate %llu\n",
+           (unsigned long long)st->unique_visitors);
+    assert_true(st->unique_visitors > 2900 && st->unique_visitors < 3100);
+    free(st);
+    wl_astore_close(s);
+}
+
+/* A stored sketch that does not parse fails the whole batch: nothing of it
+ * is committed, and the store says why. */
+static void test_corrupt_stored_sketch_fails_batch(void **state)
+{
+    fixture *f = *state;
+    wl_astore *s = open_store(f, 0);
+    wl_agg a;
+    wl_agg_init(&a);
+    add_clicks(&a, "abc", DAY, 5, 0, "r.example");
+    wl_queue_pos pos;
+    wl_queue_pos_init(&pos);
+    wl_astore_batch b = batch_of(&a, &pos);
+    assert_int_equal(wl_astore_apply(s, &b), WL_OK);
+
+    sqlite3 *raw;
+    assert_int_equal(sqlite3_open(f->path, &raw), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(raw, "UPDATE uniq SET hll = x'010100020001'", NULL, NULL, NULL),
+                     SQLITE_OK); /* says 2 entries, has none */
+    sqlite3_close(raw);
+
+    pos.part[0].offset = 999;
+    assert_int_equal(wl_astore_apply(s, &b), WL_ECORRUPT);
+    assert_non_null(strstr(wl_astore_errmsg(s), "sketch"));
+    wl_astore_consumer c;
+    assert_int_equal(wl_astore_consumer_get(s, &c), WL_OK);
+    assert_int_equal(c.pos.part[0].offset, 0);
+    wl_astore_stats *st = malloc(sizeof(*st));
+    wl_astore *r = open_store(f, WL_ASTORE_READONLY);
+    assert_int_equal(wl_astore_stats_get(r, "abc", 3, DAY, DAY, st), WL_ECORRUPT);
+    free(st);
+    wl_astore_close(r);
+    wl_agg_release(&a);
+    wl_astore_close(s);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -366,6 +449,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_readonly_handles, setup, teardown),
         cmocka_unit_test_setup_teardown(test_v1_store_migrates_and_merges, setup, teardown),
         cmocka_unit_test_setup_teardown(test_column_breakdown_top_n, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_sketches_merge_across_batches, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_corrupt_stored_sketch_fails_batch, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -196,6 +196,58 @@ static void test_corrupt_rejected(void **state)
     assert_int_equal(h.reg[4095], WL_HLL_MAX_RANK);
 }
 
+/* wl_hll_union_serialized(a, b) must be byte-for-byte what serialising the
+ * merged sketches gives, for every mix of encodings (sizes from empty to
+ * dense, overlapping ranges so ranks compete) and either argument order. */
+static void test_union_serialized_matches_merge(void **state)
+{
+    (void)state;
+    static const uint64_t sizes[] = {0, 1, 5, 300, 1364, 1500, 20000};
+    static uint8_t sa[WL_HLL_MAX_SERIALIZED], sb[WL_HLL_MAX_SERIALIZED],
+        want[WL_HLL_MAX_SERIALIZED], got[WL_HLL_MAX_SERIALIZED];
+    for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++) {
+        for (size_t j = 0; j < sizeof sizes / sizeof sizes[0]; j++) {
+            wl_hll a, b, u;
+            wl_hll_init(&a);
+            wl_hll_init(&b);
+            add_range(&a, 0, sizes[i]);
+            add_range(&b, sizes[j] / 2, sizes[j] / 2 + sizes[j]);
+            u = a;
+            wl_hll_merge(&u, &b);
+            size_t la, lb, lw, lg = 0;
+            assert_int_equal(wl_hll_serialize(&a, sa, sizeof sa, &la), WL_OK);
+            assert_int_equal(wl_hll_serialize(&b, sb, sizeof sb, &lb), WL_OK);
+            assert_int_equal(wl_hll_serialize(&u, want, sizeof want, &lw), WL_OK);
+            assert_int_equal(wl_hll_union_serialized(sa, la, sb, lb, got, &lg), WL_OK);
+            assert_int_equal(lg, lw);
+            assert_memory_equal(got, want, lw);
+            assert_int_equal(wl_hll_union_serialized(sb, lb, sa, la, got, &lg), WL_OK);
+            assert_int_equal(lg, lw);
+            assert_memory_equal(got, want, lw);
+        }
+    }
+}
+
+static void test_union_serialized_rejects_corrupt(void **state)
+{
+    (void)state;
+    const uint8_t ok[] = {1, 1, 0, 1, 0x00, 0x01, 5};
+    const uint8_t unsorted[] = {1, 1, 0, 2, 0x00, 0x09, 5, 0x00, 0x01, 5};
+    const uint8_t rank_high[] = {1, 1, 0, 1, 0x00, 0x01, WL_HLL_MAX_RANK + 1};
+    const uint8_t short_dense[] = {1, 0, 0, 0};
+    const uint8_t *bad[] = {unsorted, rank_high, short_dense};
+    const size_t bad_len[] = {sizeof unsorted, sizeof rank_high, sizeof short_dense};
+    uint8_t out[WL_HLL_MAX_SERIALIZED];
+    size_t len;
+    for (size_t i = 0; i < 3; i++) {
+        assert_int_equal(wl_hll_union_serialized(ok, sizeof ok, bad[i], bad_len[i], out, &len),
+                         WL_ECORRUPT);
+        assert_int_equal(wl_hll_union_serialized(bad[i], bad_len[i], ok, sizeof ok, out, &len),
+                         WL_ECORRUPT);
+    }
+    assert_int_equal(wl_hll_union_serialized(NULL, 0, ok, sizeof ok, out, &len), WL_ECORRUPT);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -207,6 +259,8 @@ int main(void)
         cmocka_unit_test(test_encoding_boundary),
         cmocka_unit_test(test_serialize_small_buffer),
         cmocka_unit_test(test_corrupt_rejected),
+        cmocka_unit_test(test_union_serialized_matches_merge),
+        cmocka_unit_test(test_union_serialized_rejects_corrupt),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
