@@ -274,7 +274,7 @@ wl_status wl_agg_add(wl_agg *a, const wl_click_facts *f)
             int c = wl_agg_ua_col((wl_dim)i, f->dims[i]);
             if (c >= 0 && d->ua[c] < UINT32_MAX)
                 d->ua[c]++;
-            else
+            else if (c >= 0 || strcmp(f->dims[i], WL_AGG_UNKNOWN) != 0)
                 find_dim(a, d, (wl_dim)i, f->dims[i])->clicks++;
         }
     }

@@ -55,8 +55,16 @@ typedef enum wl_dim {
  * "browser" "os". Static strings. */
 const char *wl_dim_name(wl_dim d);
 
+/* The value of a dimension the worker could not determine (API.md). A
+ * referrer or country that is WL_AGG_UNKNOWN gets no dim row: it is, by
+ * definition, what a (link, day)'s human clicks have beyond the known
+ * values, so readers derive it (astore_sqlite.c, read_dim_values) and the
+ * commit skips a row per (link, day) that has no GeoIP database or direct
+ * traffic. Device, browser and OS count it in their daily columns. */
+#define WL_AGG_UNKNOWN "unknown"
+
 /* One enriched click, as the worker hands it over. dims[] are NUL-terminated
- * strings ("unknown" when unknown), ignored for bots; they are copied. */
+ * strings (WL_AGG_UNKNOWN when unknown), ignored for bots; they are copied. */
 typedef struct wl_click_facts {
     wl_slice key;
     int64_t time_ms;

@@ -90,7 +90,7 @@ static const char *const sql[S_COUNT_] = {
                       " FROM daily WHERE key = ?1 AND day BETWEEN ?2 AND ?3",
     [S_STATS_DIM] = "SELECT value, sum(clicks) AS c FROM dim"
                     " WHERE key = ?1 AND dim = ?2 AND day BETWEEN ?3 AND ?4"
-                    " GROUP BY value ORDER BY c DESC, value LIMIT ?5",
+                    " GROUP BY value ORDER BY c DESC, value",
     [S_STATS_UNIQ] = "SELECT hll FROM uniq WHERE key = ?1 AND day BETWEEN ?2 AND ?3",
 };
 
@@ -532,48 +532,83 @@ static wl_status read_daily(sq_astore *s, const char *key, size_t key_len, wl_da
     return rc == SQLITE_DONE ? WL_OK : fail(s, rc);
 }
 
-/* The top WL_TOP_N values of one dimension; the remainder up to the human
+/* Device, browser and os: their daily columns (ua) plus any dim rows, read
+ * whole (a handful of values) and ranked; the remainder up to the human
  * clicks (every human click has exactly one value per dimension) becomes
- * "other". Device, browser and os sum their daily columns (ua) and their dim
- * rows, so those rows are read whole and ranked here. */
+ * "other". */
+static wl_status read_dim_cols(sq_astore *s, sqlite3_stmt *st, wl_dim dim,
+                               const uint64_t ua[WL_AGG_UA_COLS], wl_astore_stats *out)
+{
+    size_t n = 0, cap = 8;
+    wl_breakdown_item *list = wl_xmalloc(cap * sizeof(*list));
+    for (int i = 0; i < WL_AGG_UA_COLS; i++)
+        if (ua[i] && wl_agg_ua_dim(i) == dim)
+            wl_breakdown_add(&list, &n, &cap, wl_agg_ua_values[i], ua[i]);
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        const char *v = (const char *)sqlite3_column_text(st, 0);
+        wl_breakdown_add(&list, &n, &cap, v ? v : "", (uint64_t)sqlite3_column_int64(st, 1));
+    }
+    sqlite3_reset(st);
+    if (rc == SQLITE_DONE) {
+        wl_breakdown_finish(list, &n, cap, out->clicks);
+        memcpy(out->items[dim], list, n * sizeof(*list)); /* n <= WL_TOP_N + 1 */
+        out->nitems[dim] = n;
+    }
+    free(list);
+    return rc == SQLITE_DONE ? WL_OK : fail(s, rc);
+}
+
+/* Referrers and countries: the rows come sorted by clicks; the first
+ * WL_TOP_N + 1 known values are kept and the rest only summed. "unknown"
+ * has no rows (aggregate.h: it is what the human clicks have beyond the
+ * known values), except in stores written before that rule, whose
+ * "unknown" rows are added to it. Then top WL_TOP_N + "other". */
+static wl_status read_dim_values(sq_astore *s, sqlite3_stmt *st, wl_dim dim, wl_astore_stats *out)
+{
+    wl_breakdown_item list[WL_TOP_N + 2];
+    size_t n = 0;
+    uint64_t known = 0, unknown = 0;
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        const char *v = (const char *)sqlite3_column_text(st, 0);
+        uint64_t c = (uint64_t)sqlite3_column_int64(st, 1);
+        if (v && strcmp(v, WL_AGG_UNKNOWN) == 0) {
+            unknown += c;
+            continue;
+        }
+        known += c;
+        if (n < WL_TOP_N + 1) {
+            snprintf(list[n].value, sizeof(list[n].value), "%s", v ? v : "");
+            list[n++].clicks = c;
+        }
+    }
+    sqlite3_reset(st);
+    if (rc != SQLITE_DONE)
+        return fail(s, rc);
+    unknown += out->clicks > known + unknown ? out->clicks - known - unknown : 0;
+    if (unknown) {
+        snprintf(list[n].value, sizeof(list[n].value), "%s", WL_AGG_UNKNOWN);
+        list[n++].clicks = unknown;
+    }
+    wl_breakdown_finish(list, &n, WL_TOP_N + 2, out->clicks);
+    memcpy(out->items[dim], list, n * sizeof(*list)); /* n <= WL_TOP_N + 1 */
+    out->nitems[dim] = n;
+    return WL_OK;
+}
+
 static wl_status read_dim(sq_astore *s, const char *key, size_t key_len, wl_day from, wl_day to,
                           wl_dim dim, const uint64_t ua[WL_AGG_UA_COLS], wl_astore_stats *out)
 {
     sqlite3_stmt *st = stmt(s, S_STATS_DIM);
     if (!st)
         return WL_EIO;
-    bool cols = dim >= WL_DIM_DEVICE && dim <= WL_DIM_OS;
     sqlite3_bind_text(st, 1, key, (int)key_len, SQLITE_STATIC);
     sqlite3_bind_text(st, 2, wl_dim_name(dim), -1, SQLITE_STATIC);
     sqlite3_bind_int64(st, 3, from);
     sqlite3_bind_int64(st, 4, to);
-    sqlite3_bind_int(st, 5, cols ? -1 : WL_TOP_N); /* -1: no limit */
-    size_t n = 0, cap = cols ? 8 : 0;
-    wl_breakdown_item *list = cols ? wl_xmalloc(cap * sizeof(*list)) : out->items[dim];
-    for (int i = 0; cols && i < WL_AGG_UA_COLS; i++)
-        if (ua[i] && wl_agg_ua_dim(i) == dim)
-            wl_breakdown_add(&list, &n, &cap, wl_agg_ua_values[i], ua[i]);
-    int rc;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW && (cols || n < WL_TOP_N)) {
-        const char *v = (const char *)sqlite3_column_text(st, 0);
-        uint64_t c = (uint64_t)sqlite3_column_int64(st, 1);
-        if (cols) {
-            wl_breakdown_add(&list, &n, &cap, v ? v : "", c);
-            continue;
-        }
-        snprintf(list[n].value, sizeof(list[n].value), "%s", v);
-        list[n++].clicks = c;
-    }
-    sqlite3_reset(st);
-    if (rc == SQLITE_DONE || rc == SQLITE_ROW) {
-        wl_breakdown_finish(list, &n, cols ? cap : WL_TOP_N + 1, out->clicks);
-        if (cols && n)
-            memcpy(out->items[dim], list, n * sizeof(*list)); /* n <= WL_TOP_N + 1 */
-        out->nitems[dim] = n;
-    }
-    if (cols)
-        free(list);
-    return rc == SQLITE_DONE || rc == SQLITE_ROW ? WL_OK : fail(s, rc);
+    bool cols = dim >= WL_DIM_DEVICE && dim <= WL_DIM_OS;
+    return cols ? read_dim_cols(s, st, dim, ua, out) : read_dim_values(s, st, dim, out);
 }
 
 static wl_status read_uniq(sq_astore *s, const char *key, size_t key_len, wl_day from, wl_day to,

@@ -8,7 +8,9 @@
  *   dim(key, dim, day, value, clicks)              PRIMARY KEY (key, dim, day, value)
  *       dim in ('ref','country','device','browser','os'); human clicks only;
  *       device/browser/os rows only for values without a daily column (and
- *       those written before version 2): a breakdown sums both
+ *       those written before version 2): a breakdown sums both; no new
+ *       'unknown' ref/country rows (WL_AGG_UNKNOWN: derived when read, older
+ *       rows added to it)
  *   uniq(key, day, hll BLOB)                       PRIMARY KEY (key, day)
  *   visitor_keys(day PRIMARY KEY, key BLOB(32))
  *   consumer(id = 1, position TEXT, updated_ms, as_of_ms, newest_event_ms,
