@@ -374,7 +374,7 @@ static void test_unknown_is_derived(void **state)
     wl_astore *s = open_store(f, 0);
     wl_agg a;
     wl_agg_init(&a);
-    char names[30][16];
+    char names[30][24];
     for (int v = 0; v < 31; v++) {
         if (v < 30)
             snprintf(names[v], sizeof(names[v]), "r%02d.example", v);
