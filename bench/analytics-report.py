@@ -2,7 +2,7 @@
 """Summaries for bench/analytics.sh (Python 3 standard library only).
 
   analytics-report.py summary WORKDIR OUT.md   tables from WORKDIR/{runs.tsv,meta.env,
-                                               worker.txt,freshness.tsv} -> OUT.md, stdout
+                                               worker-*.txt} -> OUT.md, stdout
   analytics-report.py splice OUT.md DOC.md     replace the "## Click analytics" section
                                                of DOC.md with OUT.md (append if missing)
 """
@@ -58,18 +58,57 @@ def read_runs(workdir):
     return rows
 
 
+WORKER_CASES = ("1k", "100k-zipf", "100k-uniform")  # WORKDIR/worker-<case>.txt
+
+
 def worker_sh(path):
-    """(median events/s, median events/cpu-s, [per-run events/s], runs) from worker.sh output."""
+    """Medians, per-run events/s and the fill parameters from worker.sh output, or None."""
     try:
         text = open(path, encoding="utf-8").read()
     except FileNotFoundError:
         return None
     m1 = re.search(r"^worker: (\d+) events/s \(median of (\d+) runs\)", text, re.M)
     m2 = re.search(r"^cpu: (\d+) events/cpu-s", text, re.M)
-    runs = [int(x) for x in re.findall(r"= (\d+) events/s", text)]
-    if not m1:
+    mf = re.search(r"\((\d+) links, (\w+)\) in [0-9.]+ s; worker \(batch_max (\d+)\)", text)
+    if not m1 or not mf:
         return None
-    return int(m1.group(1)), int(m2.group(1)) if m2 else 0, runs, int(m1.group(2))
+    return {"rate": int(m1.group(1)), "cpu_rate": int(m2.group(1)) if m2 else 0,
+            "per_run": [int(x) for x in re.findall(r"= (\d+) events/s", text)],
+            "runs": int(m1.group(2)), "links": int(mf.group(1)), "dist": mf.group(2),
+            "batch": int(mf.group(3))}
+
+
+def worker_ratios(ws):
+    """A sentence comparing the worker_bench cases' events per CPU-second, or ""."""
+    if "1k" not in ws:
+        return ""
+    base = ws["1k"]
+    parts = ["%s links %s %.0f%%" % (fmt_int(w["links"]), w["dist"], 100.0 * w["cpu_rate"] / base["cpu_rate"])
+             for k, w in ws.items() if k != "1k" and base["cpu_rate"]]
+    if not parts:
+        return ""
+    return " Per CPU-second, relative to %s links %s: %s." % (
+        fmt_int(base["links"]), base["dist"], ", ".join(parts))
+
+
+def fresh_cases(meta):
+    """The freshness cases in meta.env (fresh_<dist>_<frac>=n p50 p99 max timeouts), in order."""
+    cases = []
+    for k, v in meta.items():
+        m = re.match(r"fresh_([a-z]+)_([0-9.]+)$", k)
+        if not m or len(v.split()) != 5:
+            continue
+        c = dict(zip(("n", "p50", "p99", "max", "timeouts"), v.split()))
+        c.update(dist=m.group(1), frac=m.group(2))
+        for f in ("target", "rps", "p99_us", "cpu_util", "depth_end", "lag_end_s"):
+            try:
+                c[f] = float(meta.get("%s_%s" % (k, f)) or "nan")
+            except ValueError:
+                c[f] = float("nan")
+        c["lag_end_s"] = "%.1f" % c["lag_end_s"] if c["lag_end_s"] == c["lag_end_s"] else "?"
+        c["late"] = meta.get(k + "_late", "?")
+        cases.append(c)
+    return cases
 
 
 def fmt_int(x):
@@ -182,35 +221,45 @@ def summary(workdir, out_md):
 
     add("### 2. Worker throughput")
     add("")
-    add("| measurement | events/s (median) | events per CPU-second (median) | runs |")
-    add("|---|---:|---:|---:|")
-    w = worker_sh(workdir + "/worker.txt")
-    if w:
-        add("| `bench/worker.sh %s %d` (worker_bench.c: library worker, queue pre-filled with "
-            "1,000 links × 3 days, 4 UAs incl. a bot, 50 referrers; batch_max 10000), pinned "
-            "to CPU %s | **%s** | %s | %d (range %s–%s) |" % (
-                meta.get("worker_events", "1000000"), w[3], meta.get("server_cpu", "?"),
-                fmt_int(w[0]), fmt_int(w[1]), w[3],
-                fmt_int(min(w[2])) if w[2] else "-", fmt_int(max(w[2])) if w[2] else "-"))
+    add("| measurement | links | keys | events/s (median) | events per CPU-second (median) | runs |")
+    add("|---|---:|---|---:|---:|---:|")
+    ws = {}
+    for name in WORKER_CASES:
+        w = worker_sh(workdir + "/worker-%s.txt" % name)
+        if not w:
+            continue
+        ws[name] = w
+        add("| `worker_bench` (library): `bench/worker.sh %s %d %s %d %s` | %s | %s | **%s** | %s "
+            "| %d (range %s–%s) |" % (
+                meta.get("worker_events", "?"), w["runs"], w["batch"], w["links"], w["dist"],
+                fmt_int(w["links"]), w["dist"], fmt_int(w["rate"]), fmt_int(w["cpu_rate"]),
+                w["runs"], fmt_int(min(w["per_run"])) if w["per_run"] else "-",
+                fmt_int(max(w["per_run"])) if w["per_run"] else "-"))
     dr = [r for r in by["C"] if r["drain_rate"] == r["drain_rate"]]
     if dr:
         add("| `warplink worker` (the binary, default `--batch-max 50000`) draining one C "
-            "round's clicks (median %s events over %s links; from its \"worker consuming\" "
-            "line to `consumer.events_total` in analytics.db reaching them, polled every "
-            "5 ms), pinned to CPU %s | **%s** | %s | %d (range %s–%s) |" % (
+            "round's clicks (median %s events) | %s | %s (wrk) | **%s** | %s | %d (range %s–%s) |" % (
                 fmt_int(med([float(r["drain_events"]) for r in dr])),
-                fmt_int(int(meta.get("links", 0))), meta.get("server_cpu", "?"),
+                fmt_int(int(meta.get("links", 0))), meta.get("dist", "uniform"),
                 fmt_int(med([r["drain_rate"] for r in dr])),
                 fmt_int(med([r["drain_cpu_rate"] for r in dr])), len(dr),
                 fmt_int(min(r["drain_rate"] for r in dr)), fmt_int(max(r["drain_rate"] for r in dr))))
     add("")
-    add("The two rows differ mainly in how many distinct links a batch touches: each "
-        "(link, day) in a batch is one read-modify-write of its daily, dimension and "
-        "unique-visitor (HyperLogLog) rows in the commit, so a batch of clicks on 1,000 links "
-        "(worker_bench) is much cheaper than one spread over %s (uniform here). The binary's "
-        "exit summaries (commits and mean commit time) are printed by analytics.sh: compare commit time × "
-        "commits with the drain time to see how much of it is the SQLite commit." %
-        fmt_int(int(meta.get("links", 0))))
+    add("All pinned to CPU %s. `worker_bench` (bench/worker_bench.c) times the library worker "
+        "(`wl_worker`) from open to caught up over a queue pre-filled with the clicks: 3 days, "
+        "4 UAs incl. a bot, 50 referrers, 5,000 client addresses; *uniform*: every link equally "
+        "often, *zipf*: Zipf(s=1) over the links as in the redirect benchmark (fixed seed), so a "
+        "few hot links get most clicks. The binary's time runs from its \"worker consuming\" line "
+        "to `consumer.events_total` in analytics.db reaching the round's clicks (polled every "
+        "5 ms)." % meta.get("server_cpu", "?"))
+    add("")
+    add("The rows differ mainly in how many distinct links a batch touches: each (link, day) in "
+        "a batch is one read-modify-write of its daily, dimension and unique-visitor "
+        "(HyperLogLog) rows in the commit, so clicks on few links (or on a few hot ones, zipf) "
+        "collapse into few row updates per batch, while clicks spread uniformly over many links "
+        "are nearly one (link, day) each: the worst case.%s The binary's exit summaries (commits "
+        "and mean commit time) are printed by analytics.sh: compare commit time × commits with "
+        "the drain time to see how much of it is the SQLite commit." % worker_ratios(ws))
     add("")
     add("Events per CPU-second counts all the worker's CPU (start-up included for the binary), "
         "not its wall time: the figure other load on the machine disturbs least. Wall time "
@@ -219,29 +268,42 @@ def summary(workdir, out_md):
 
     add("### 3. Freshness: click → visible in stats")
     add("")
-    fr = meta.get("fresh", "").split()
-    if len(fr) == 5:
-        n, p50, p99, mx, to = fr
-        add("Default `serve` (in-process worker, `--batch-wait-ms 200`) under a background "
-            "load of %s req/s of redirects to the imported links (target %s = %s × B's median "
-            "full-load rate; wrk `delay()` with %s connections, p99 %s; server CPU util %.0f%%"
-            ", at the end %.1f MB of clicks not yet consumed, lag %s s). `bench/freshness.py probe` registers a user, "
-            "creates a link, then %s times: a random 0–100 ms pause, one `GET /{key}` with a "
-            "browser User-Agent, then `GET /links/{key}/stats?from=<today>&to=<today>` every "
-            "5 ms (own keep-alive connection) until `clicks` grows; delay = from just before "
-            "the click to the first stats response that shows it (so it includes up to one "
-            "poll interval and one stats request)." % (
-                fmt_int(float(meta.get("fresh_load_rps", "nan"))),
-                fmt_int(float(meta.get("fresh_target", "nan"))),
-                meta.get("fresh_load_frac", "0.5"), meta.get("fresh_conns", "?"),
-                report.fmt_us(float(meta.get("fresh_load_p99_us", "nan"))),
-                100 * float(meta.get("fresh_cpu_util", "nan")),
-                float(meta.get("fresh_depth_end") or "nan") / 1e6,
-                meta.get("fresh_lag_end_s", "?"), n))
+    cases = fresh_cases(meta)
+    if cases:
+        add("Default `serve` (`--threads 1`, in-process worker, `--batch-wait-ms 200`) pinned to "
+            "CPU %s: its analytics worker thread runs at `SCHED_IDLE`, so it only gets the CPU "
+            "the event loop leaves idle on that core. Each case starts a fresh server on a fresh "
+            "copy of the imported store (no backlog from the rounds above) under a background "
+            "load from `bench/loadgen.c` (pinned to CPU %s): open loop (request *i* due at t0 + "
+            "*i*/rate, whatever happened to earlier ones), %s keep-alive connections, keys "
+            "uniform or Zipf(s=1) over the %s imported links, the same Chrome `User-Agent` and "
+            "`Referer` as wrk, so every background request is a human click with a referrer "
+            "host. Target = load × B's median full-load req/s (table 1). After %s s of load, "
+            "`bench/freshness.py probe` (also on CPU %s) registers a user, creates a link, then "
+            "%s times: a random 0–100 ms pause, one `GET /{key}` with a browser User-Agent, then "
+            "`GET /links/{key}/stats?from=<today>&to=<today>` every 5 ms (own keep-alive "
+            "connection) until `clicks` grows; delay = from just before the click to the first "
+            "stats response that shows it (so it includes up to one poll interval and one stats "
+            "request). loadgen is started for far longer than the probe and must still be "
+            "running when the probe ends, so every click was measured under load. *server CPU "
+            "util*: the server's CPU time (all threads) over the probe's wall time; *backlog / "
+            "lag at end*: `warplink_queue_depth_bytes` and `warplink_queue_lag_seconds` right "
+            "after the probe; *redirect p99*: loadgen's, from each request's scheduled time "
+            "(*late*: requests that waited for a free connection)." % (
+                meta.get("server_cpu", "?"), meta.get("wrk_cpu", "?"), meta.get("fresh_conns", "16"),
+                fmt_int(int(meta.get("links", 0))), meta.get("fresh_warmup_s", "?"),
+                meta.get("wrk_cpu", "?"), cases[0]["n"]))
         add("")
-        add("| clicks | p50 | p99 | max | not visible within 10 s |")
-        add("|---:|---:|---:|---:|---:|")
-        add("| %s | **%s ms** | **%s ms** | %s ms | %s |" % (n, p50, p99, mx, to))
+        add("| keys | load | target req/s | achieved req/s | redirect p99 | server CPU util "
+            "| clicks | p50 | p99 | max | not visible within 10 s | backlog / lag at end |")
+        add("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+        for c in cases:
+            add("| %s | %.0f%% | %s | %s | %s | %.0f%% | %s | %s ms | **%s ms** | %s ms | %s "
+                "| %.1f MB, lag %s s |" % (
+                    c["dist"], 100 * float(c["frac"]), fmt_int(c["target"]), fmt_int(c["rps"]),
+                    "%s (late %s)" % (report.fmt_us(c["p99_us"]), c["late"]),
+                    100 * c["cpu_util"], c["n"], c["p50"], c["p99"], c["max"], c["timeouts"],
+                    c["depth_end"] / 1e6, c["lag_end_s"]))
         add("")
     else:
         add("(not measured)")

@@ -11,9 +11,16 @@
 #      After the first BENCH_AN_DRAINS C rounds, `warplink worker` drains that
 #      round's clicks alone (same CPU): the real binary's events/s. (Later C
 #      rounds leave their clicks queued: no worker reads data-C until the end.)
-#   2. bench/worker.sh EVENTS RUNS (worker_bench.c: pre-filled queue, library).
-#   3. Freshness: B at ~50% of its full-load rate (wrk delay()), while
-#      freshness.py clicks a fresh link N times and polls its stats.
+#   2. bench/worker.sh EVENTS RUNS 10000 LINKS DIST (worker_bench.c: pre-filled
+#      queue, library) for 1,000 links uniform, 100,000 zipf and 100,000 uniform
+#      (every click a different link: the worst case).
+#   3. Freshness, for each key distribution x load fraction (BENCH_FRESH_DISTS x
+#      BENCH_FRESH_LOADS): a fresh default `serve` on a fresh copy of the store
+#      under bench/loadgen.c's open-loop load at that fraction of B's median
+#      full-load req/s, while freshness.py clicks a fresh link N times and polls
+#      its stats. loadgen (16 connections, UA + Referer) is started with a far
+#      longer duration than any probe, must still be running when the probe
+#      ends, and is then stopped with SIGINT.
 #
 # Environment (all optional):
 #   BIN=build/warplink          WarpLink binary (its directory is the worker.sh BUILD)
@@ -25,16 +32,17 @@
 #   BENCH_SERVER_CPUS=1 BENCH_WRK_CPUS=0   taskset CPU lists
 #   BENCH_CACHE_BYTES=512M      serve --cache-bytes
 #   BENCH_AN_PORT=18090
-#   BENCH_AN_UA=<Chrome UA>     User-Agent of wrk's requests (a human click);
-#   BENCH_AN_REFERER=https://news.example.com/item?id=1    Referer of wrk's requests
+#   BENCH_AN_UA=<Chrome UA>     User-Agent of wrk's and loadgen's requests (a human click);
+#   BENCH_AN_REFERER=https://news.example.com/item?id=1    their Referer
 #   BENCH_AN_DIST=uniform       key distribution of wrk's requests (uniform | zipf,
 #                               see redirect.lua); uniform: every click a different
 #                               link, the hardest case for the worker's aggregation
 #   BENCH_AN_DRAINS=2           C rounds after which `warplink worker` drains the
 #                               round's clicks (the first ones; ~20 s each at 100k links)
 #   BENCH_WORKER_EVENTS=1000000 BENCH_WORKER_RUNS=5   worker.sh arguments
-#   BENCH_FRESH_N=200           freshness clicks
-#   BENCH_FRESH_LOAD=0.5        background rate as a fraction of B's median req/s
+#   BENCH_FRESH_N=200           freshness clicks per case
+#   BENCH_FRESH_DISTS="uniform zipf"   background key distributions (loadgen -Z: zipf)
+#   BENCH_FRESH_LOADS="0.25 0.5"       background rates, fractions of B's median req/s
 #   BENCH_NICE=0                as in run.sh (root: servers, wrk and session autogroup)
 #   BENCH_UPDATE_DOCS=0         1: write the results into docs/BENCHMARKS.md
 #   BENCH_KEEP=0                1: keep bench/out/analytics (keys, data dirs)
@@ -60,7 +68,11 @@ DRAINS=${BENCH_AN_DRAINS:-2}
 WEVENTS=${BENCH_WORKER_EVENTS:-1000000}
 WRUNS=${BENCH_WORKER_RUNS:-5}
 FRESH_N=${BENCH_FRESH_N:-200}
-FRESH_LOAD=${BENCH_FRESH_LOAD:-0.5}
+FRESH_DISTS=${BENCH_FRESH_DISTS:-uniform zipf}
+FRESH_LOADS=${BENCH_FRESH_LOADS:-0.25 0.5}
+FRESH_WARM=3   # s of background load before each probe
+FRESH_CONNS=32 # loadgen keep-alive connections (fewer make loadgen late at 50%)
+LG_SECS=900    # loadgen -d: far longer than a probe (whose deadline is derived from it)
 NICE=${BENCH_NICE:-0}
 [ "$(id -u)" -eq 0 ] || NICE=0
 PIN=(nice -n "$NICE" taskset -c) # + cpu list + command
@@ -92,11 +104,11 @@ if [ "$NPROC" -lt 2 ]; then
 fi
 
 # --- processes we start; the trap ends exactly these, by pid -------------------
-WL_PID='' WRK_PID='' AG_OLD=''
+WL_PID='' LG_PID='' AG_OLD=''
 cleanup() {
   local rc=$?
   trap - EXIT INT TERM
-  stop_pid "$WRK_PID" INT
+  stop_pid "$LG_PID" INT
   stop_pid "$WL_PID" TERM
   if [ "$rc" -eq 0 ] && [ "${BENCH_KEEP:-0}" != 1 ]; then
     rm -rf "$WORK/data" "$WORK"/wl-*
@@ -117,6 +129,7 @@ if [ "$NICE" != 0 ] && [ "$(cat /proc/sys/kernel/sched_autogroup_enabled 2>/dev/
 fi
 
 calc() { awk "BEGIN { printf \"%.6g\", ($*) }"; }
+kv() { tr ' ' '\n' <<<"$2" | sed -n "s/^$1=//p"; } # key line: value of key= in loadgen's output
 CLK_TCK=$(getconf CLK_TCK)
 # "total loop" CPU ticks of a process: all threads, and the event-loop thread.
 # With --threads 1 the loop is the thread serve creates last (after the offload
@@ -152,6 +165,10 @@ cc -O2 -std=c11 -Wall -Wextra -o "$WORK/gen-keys" bench/gen-keys.c
 "$WORK/gen-keys" "$N" "$SEED" "$WORK/data"
 rm -f "$WORK/data/map.conf"
 KEYFILE=$WORK/data/keys.txt
+for d in $FRESH_DISTS; do
+  [ "$d" = uniform ] || [ "$d" = zipf ] || die "BENCH_FRESH_DISTS: '$d' is not uniform or zipf"
+done
+cc -O2 -std=c11 -D_GNU_SOURCE -Wall -Wextra bench/loadgen.c -o "$WORK/loadgen" -lm
 
 cmd="make bench" # MAKELEVEL: started by make; else by hand
 [ -n "${MAKELEVEL:-}" ] || cmd="bench/analytics.sh"
@@ -179,7 +196,10 @@ envs=$(env | grep -E '^(BENCH_[A-Z_]+|BIN)=' | sort | tr '\n' ' ' || true)
   echo "referer=$REFERER"
   echo "dist=$DIST"
   echo "worker_events=$WEVENTS"
-  echo "fresh_load_frac=$FRESH_LOAD"
+  echo "fresh_dists=$FRESH_DISTS"
+  echo "fresh_loads=$FRESH_LOADS"
+  echo "fresh_warmup_s=$FRESH_WARM"
+  echo "fresh_conns=$FRESH_CONNS"
 } >"$WORK/meta.env"
 printf 'mode\tround\tfile\tcpu_s\tloop_s\trest_s\tpublished\tconsumed\tdropped\tdepth_bytes\tlag_s\tdrain_events\tdrain_s\tdrain_cpu_s\n' \
   >"$WORK/runs.tsv"
@@ -195,7 +215,7 @@ for m in A B C; do cp -a "$WORK/wl-base" "$WORK/wl-$m"; done
 mode_flags() {
   case $1 in
   A) echo "--analytics off" ;;
-  B) echo "" ;;
+  B | F) echo "" ;; # F: B's flags, for the freshness runs
   C) echo "--no-worker --queue-budget 8G" ;;
   esac
 }
@@ -275,69 +295,73 @@ for r in $(seq "$ROUNDS"); do
 done
 
 # --- 2. worker throughput (library, pre-filled queue) -----------------------------
-log "bench/worker.sh $WEVENTS $WRUNS (BUILD=$WBUILD)"
-BUILD=$WBUILD "${PIN[@]}" "$SRV_CPUS" bench/worker.sh "$WEVENTS" "$WRUNS" \
-  >"$WORK/worker.txt" 2>&1 || { cat "$WORK/worker.txt" >&2; die "worker.sh failed"; }
-grep -E '^(  new:|cpu:|worker:)' "$WORK/worker.txt" >&2 || true
+for w in "1000 uniform 1k" "100000 zipf 100k-zipf" "100000 uniform 100k-uniform"; do
+  read -r links wdist name <<<"$w"
+  log "bench/worker.sh $WEVENTS $WRUNS 10000 $links $wdist (BUILD=$WBUILD)"
+  BUILD=$WBUILD "${PIN[@]}" "$SRV_CPUS" bench/worker.sh "$WEVENTS" "$WRUNS" 10000 "$links" "$wdist" \
+    >"$WORK/worker-$name.txt" 2>&1 || { cat "$WORK/worker-$name.txt" >&2; die "worker.sh failed"; }
+  grep -E '^(cpu:|worker:)' "$WORK/worker-$name.txt" >&2 || true
+done
 
-# --- 3. freshness under ~50% load (default serve) ---------------------------------
+# --- 3. freshness under background load (default serve) ---------------------------
 B_RPS=$(awk -F'\t' '$1 == "B" {print $3}' "$WORK/runs.tsv" |
   while read -r f; do "$PY" bench/report.py wrk "$WORK/$f" | cut -d' ' -f1; done |
   sort -g | awk '{v[NR] = $1} END {print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2}')
-TARGET=$(calc "$FRESH_LOAD * $B_RPS")
-# wrk's delay() ticks in whole ms: target/100 connections, ~10 ms apart each (as
-# run.sh); rate = conns / (delay + overhead), overhead measured by a short probe
-HCONNS=$(awk -v t="$TARGET" -v c="$CONNS" 'BEGIN {n = int(t / 100 + 0.5); print (n > c) ? n : c}')
-start_server B
-wrk_run wrk/fresh-warmup.txt "$WARMUP" "$CONNS" 0
-d0=$(calc "1000 * $HCONNS / $TARGET - 3")
-wrk_run wrk/fresh-probe.txt 3 "$HCONNS" "$d0"
-read -r -a L < <("$PY" bench/report.py wrk "$WORK/wrk/fresh-probe.txt")
-ovh=$(calc "1000 * $HCONNS / ${L[0]} - $d0")
-ovh=$(calc "$ovh < 0 ? 0 : ($ovh > 7 ? 7 : $ovh)")
-DELAY=$(calc "1000 * $HCONNS / $TARGET - $ovh < 0 ? 0 : 1000 * $HCONNS / $TARGET - $ovh")
-log "freshness: background target $TARGET req/s ($HCONNS connections, delay $DELAY ms), $FRESH_N clicks"
-BENCH_KEYFILE=$KEYFILE BENCH_DIST=$DIST BENCH_DELAY_MS=$DELAY \
-  "${PIN[@]}" "$WRK_CPUS" wrk -t1 -c"$HCONNS" -d600s --timeout 5s --latency -s bench/redirect.lua \
-  -H "User-Agent: $UA" -H "Referer: $REFERER" \
-  "http://127.0.0.1:$PORT/" >"$WORK/wrk/fresh-load.txt" 2>&1 &
-WRK_PID=$!
-read -r c0 l0 < <(cpu_threads "$WL_PID")
-scrape "$WORK/metrics-fresh-0.txt"
-pub0=$(metric "$WORK/metrics-fresh-0.txt" warplink_click_events_published_total)
-t0=$(date +%s.%N)
-FRESH=$("${PIN[@]}" "$WRK_CPUS" "$PY" bench/freshness.py probe "http://127.0.0.1:$PORT" "$FRESH_N" \
-  "$WORK/freshness.tsv" 5 10) || die "freshness probe failed"
-t1=$(date +%s.%N)
-running "$WRK_PID" || { cat "$WORK/wrk/fresh-load.txt" >&2; die "background wrk exited early"; }
-stop_pid "$WRK_PID" INT # wrk prints its statistics on SIGINT
-WRK_PID=''
-read -r c1 l1 < <(cpu_threads "$WL_PID")
-scrape "$WORK/metrics-fresh-1.txt"
-pub1=$(metric "$WORK/metrics-fresh-1.txt" warplink_click_events_published_total)
-dep1=$(metric "$WORK/metrics-fresh-1.txt" warplink_queue_depth_bytes)
-lag1=$(awk '$1 == "warplink_queue_lag_seconds" {print $2}' "$WORK/metrics-fresh-1.txt")
-read -r -a L < <("$PY" bench/report.py wrk "$WORK/wrk/fresh-load.txt")
-stop_server
-{
-  echo "fresh=$FRESH"
-  echo "fresh_target=$TARGET"
-  echo "fresh_conns=$HCONNS"
-  echo "fresh_delay_ms=$DELAY"
-  echo "fresh_load_rps=${L[0]}"
-  echo "fresh_load_p99_us=${L[2]}"
-  echo "fresh_wall_s=$(calc "$t1 - $t0")"
-  echo "fresh_cpu_util=$(calc "($c1 - $c0) / $CLK_TCK / ($t1 - $t0)")"
-  echo "fresh_published=$((pub1 - pub0))"
-  echo "fresh_depth_end=$dep1"
-  echo "fresh_lag_end_s=${lag1:-}"
-  echo "loadavg_end=$(cut -d' ' -f1-3 /proc/loadavg)"
-} >>"$WORK/meta.env"
-log "freshness (n p50 p99 max timeouts, ms): $FRESH; background ${L[0]} req/s"
+for dist in $FRESH_DISTS; do
+  for frac in $FRESH_LOADS; do
+    c=${dist}_$frac
+    target=$(calc "int($frac * $B_RPS + 0.5)")
+    # a fresh copy of the store: no backlog left over from B's full-load rounds
+    rm -rf "$WORK/wl-F"
+    cp -a "$WORK/wl-base" "$WORK/wl-F"
+    start_server F
+    log "freshness $dist at $frac x B: loadgen $target req/s, $FRESH_N clicks"
+    zipf=()
+    [ "$dist" = uniform ] || zipf=(-Z)
+    "${PIN[@]}" "$WRK_CPUS" "$WORK/loadgen" -p "$PORT" -k "$KEYFILE" -r "$target" -c "$FRESH_CONNS" \
+      -d "$LG_SECS" -w "$FRESH_WARM" "${zipf[@]}" -A "User-Agent: $UA" -A "Referer: $REFERER" \
+      >"$WORK/loadgen-$c.out" 2>"$WORK/loadgen-$c.err" &
+    LG_PID=$!
+    sleep "$FRESH_WARM" # deliberate: let the load and the queue settle
+    running "$LG_PID" || { cat "$WORK/loadgen-$c.err" >&2; die "loadgen exited early ($c)"; }
+    read -r c0 _ < <(cpu_threads "$WL_PID")
+    t0=$(date +%s.%N)
+    fr=$("${PIN[@]}" "$WRK_CPUS" "$PY" bench/freshness.py probe "http://127.0.0.1:$PORT" "$FRESH_N" \
+      "$WORK/freshness-$dist-$frac.tsv" 5 10 $((LG_SECS - FRESH_WARM - 30))) ||
+      die "freshness probe failed ($c)"
+    t1=$(date +%s.%N)
+    read -r c1 _ < <(cpu_threads "$WL_PID")
+    running "$LG_PID" || { cat "$WORK/loadgen-$c.err" >&2; die "loadgen ended before the probe ($c)"; }
+    running "$WL_PID" || die "serve died; see $WORK/wl-F.log"
+    scrape "$WORK/metrics-fresh-$c.txt"
+    stop_pid "$LG_PID" INT # loadgen prints its key=value line on SIGINT
+    LG_PID=''
+    lg=$(tail -1 "$WORK/loadgen-$c.out")
+    [ -n "$(kv completed "$lg")" ] || { cat "$WORK/loadgen-$c.err" >&2; die "no loadgen summary ($c)"; }
+    [ "$(kv errors "$lg") $(kv non3xx "$lg")" = "0 0" ] ||
+      log "warning: loadgen $c: $(kv errors "$lg") errors, $(kv non3xx "$lg") non-3xx"
+    # stopped early, loadgen reports over the time it ran (window ends at SIGINT)
+    rps=$(kv achieved_rps "$lg") p99=$(kv p99_us "$lg")
+    stop_server
+    {
+      echo "fresh_$c=$fr"
+      echo "fresh_${c}_target=$target"
+      echo "fresh_${c}_rps=$rps"
+      echo "fresh_${c}_p99_us=$p99"
+      echo "fresh_${c}_late=$(kv late "$lg")"
+      echo "fresh_${c}_wall_s=$(calc "$t1 - $t0")"
+      echo "fresh_${c}_cpu_util=$(calc "($c1 - $c0) / $CLK_TCK / ($t1 - $t0)")"
+      echo "fresh_${c}_depth_end=$(metric "$WORK/metrics-fresh-$c.txt" warplink_queue_depth_bytes)"
+      echo "fresh_${c}_lag_end_s=$(awk '$1 == "warplink_queue_lag_seconds" {print $2}' "$WORK/metrics-fresh-$c.txt")"
+    } >>"$WORK/meta.env"
+    log "freshness $c (n p50 p99 max timeouts, ms): $fr; background $rps req/s, p99 $p99 us"
+  done
+done
+echo "loadavg_end=$(cut -d' ' -f1-3 /proc/loadavg)" >>"$WORK/meta.env"
 
 "$PY" bench/analytics-report.py summary "$WORK" "$OUT/analytics.md"
 if [ "${BENCH_UPDATE_DOCS:-0}" = 1 ]; then
   "$PY" bench/analytics-report.py splice "$OUT/analytics.md" docs/BENCHMARKS.md
   log "updated docs/BENCHMARKS.md"
 fi
-log "results: $OUT/analytics.md (wrk outputs in $WORK/wrk)"
+log "results: $OUT/analytics.md (wrk outputs in $WORK/wrk, loadgen's in $WORK)"

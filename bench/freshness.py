@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """Analytics probes for bench/analytics.sh (Python 3 standard library only).
 
-  freshness.py probe URL N OUT.tsv [POLL_MS=5] [TIMEOUT_S=10]
+  freshness.py probe URL N OUT.tsv [POLL_MS=5] [TIMEOUT_S=10] [DEADLINE_S=0]
       Click -> visible in stats. Registers a user, logs in, creates a link, then
       N times: GET /<key> once with a browser User-Agent (a human click), then
       GET /links/<key>/stats?from=<today>&to=<today> every POLL_MS until
@@ -10,6 +10,9 @@
       OUT.tsv; prints "n p50_ms p99_ms max_ms timeouts". A random 0-100 ms gap
       between clicks keeps them from locking onto the worker's commit cycle.
       A click not visible after TIMEOUT_S counts as a timeout (delay TIMEOUT_S).
+      DEADLINE_S > 0: fail (exit 1) rather than start a click more than
+      DEADLINE_S after the probe started, so a caller whose background load
+      lasts longer than DEADLINE_S + TIMEOUT_S knows it covered every click.
 
   freshness.py drain BIN DATA_DIR EVENTS CPUS [TIMEOUT_S=300]
       Starts `taskset -c CPUS BIN worker --data-dir DATA_DIR` on a queue that
@@ -86,7 +89,8 @@ def pct(sorted_vals, p):
     return sorted_vals[int(k) - 1]
 
 
-def probe(url, n, out, poll_ms=5.0, timeout_s=10.0):
+def probe(url, n, out, poll_ms=5.0, timeout_s=10.0, deadline_s=0.0):
+    t_start = time.monotonic()
     api = Client(url)   # stats polls
     click = Client(url)  # the clicks: another connection, like another client
     email = "fresh-%d-%d@bench.example" % (os.getpid(), int(time.time()))
@@ -120,6 +124,8 @@ def probe(url, n, out, poll_ms=5.0, timeout_s=10.0):
         for i in range(n):
             time.sleep(rnd.uniform(0, 0.1))  # decorrelate from the commit cycle
             t0 = time.monotonic()
+            if deadline_s > 0 and t0 - t_start > deadline_s:
+                die("deadline: %d of %d clicks done after %.0f s" % (i, n, t0 - t_start))
             st, _ = click.req("GET", "/" + key, headers={"Accept": "text/html"})
             if st != 302:
                 die("click %d: GET /%s gave HTTP %d" % (i, key, st))
@@ -221,7 +227,8 @@ def main(argv):
     if len(argv) >= 5 and argv[1] == "probe":
         return probe(argv[2], int(argv[3]), argv[4],
                      float(argv[5]) if len(argv) > 5 else 5.0,
-                     float(argv[6]) if len(argv) > 6 else 10.0)
+                     float(argv[6]) if len(argv) > 6 else 10.0,
+                     float(argv[7]) if len(argv) > 7 else 0.0)
     if len(argv) >= 6 and argv[1] == "drain":
         return drain(argv[2], argv[3], int(argv[4]), argv[5],
                      float(argv[6]) if len(argv) > 6 else 300.0)

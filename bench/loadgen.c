@@ -23,6 +23,9 @@
  * 10 s, then one overflow bucket; max is exact. Keys: one per line, each
  * request picks one uniformly at random (-S: in file order, once each).
  *
+ * SIGINT or SIGTERM stops it early: the recorded window and the timetable
+ * then end at the stop, so the figures describe the time it actually ran.
+ *
  * The first WARMUP_S seconds are run at RATE but not recorded; then SECONDS
  * are recorded. Afterwards loadgen waits up to GRACE_S for requests scheduled
  * in the window; any still unanswered count as "unfinished" and enter the
@@ -518,6 +521,13 @@ int main(int argc, char **argv) {
       }
     }
     t_end = now_ns();
+    if (stop_flag && t_end < rec_to) { /* stopped early (SIGINT): the window ends now */
+      rec_to = t_end > rec_from ? t_end : rec_from;
+      uint64_t due = t_end > t0 ? (uint64_t)((double)(t_end - t0) / interval) + 1 : 0;
+      if (due < total) total = due;
+      if (first_rec > total) first_rec = total;
+      n_window = total - first_rec;
+    }
     /* recorded requests that never completed (in flight or never sent) enter
      * the histogram at (end - scheduled time) */
     for (int i = 0; i < nconn; i++)
@@ -532,7 +542,7 @@ int main(int argc, char **argv) {
   }
 
   double win_s = (double)(rec_to - rec_from) / 1e9;
-  double achieved = (double)n_ok_window / win_s;
+  double achieved = win_s > 0 ? (double)n_ok_window / win_s : 0;
   if (rate == 0) achieved = (double)n_completed / ((double)(t_end - rec_from) / 1e9);
   fprintf(stderr,
           "loadgen :%d rate %.0f conns %d window %.2fs: achieved %.0f req/s, %llu sent, "

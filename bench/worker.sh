@@ -2,14 +2,18 @@
 # worker.sh - analytics worker throughput: builds bench/worker_bench.c against
 # $BUILD/libwarplink.a and runs it RUNS times, printing the median.
 #
-#   bench/worker.sh [events=1000000] [runs=5] [batch_max=10000] [links=1000]
+#   bench/worker.sh [events=1000000] [runs=5] [batch_max=10000] [links=1000] [dist=uniform]
+#
+# dist: uniform (every link equally often) or zipf (Zipf(s=1) over the links,
+# as bench/redirect.lua); see worker_bench.c.
 #
 # Environment:
 #   BUILD=build-perf   build directory (only `make BUILD=$BUILD` targets are used)
 #   BASE=path          another worker_bench binary (e.g. one built from the
 #                      previous commit): its runs alternate with ours, so both
 #                      medians see the same machine load, and its median is
-#                      printed too.
+#                      printed too (with zipf it must take the dist
+#                      argument: older builds ignore it and fill uniformly).
 # Prints, last line: "worker: N events/s (median of R runs)". The median of
 # events per CPU-second (all threads) is printed as well: on a shared machine
 # it is the steadier figure.
@@ -19,6 +23,7 @@ EVENTS=${1:-1000000}
 RUNS=${2:-5}
 BATCH=${3:-10000}
 LINKS=${4:-1000}
+DIST=${5:-uniform}
 BUILD=${BUILD:-build-perf}
 [ "$RUNS" -ge 3 ] || { echo "worker.sh: runs must be >= 3" >&2; exit 2; }
 
@@ -33,7 +38,7 @@ trap 'rm -rf "$TMP"' EXIT
 
 # run BIN TAG: one run, appends "events/s events/cpu-s" to $TMP/TAG
 run() {
-    out=$("$1" "$EVENTS" "$BATCH" "$LINKS") || { echo "worker.sh: $1 failed: $out" >&2; exit 1; }
+    out=$("$1" "$EVENTS" "$BATCH" "$LINKS" "$DIST") || { echo "worker.sh: $1 failed: $out" >&2; exit 1; }
     echo "  $2: $out" >&2
     echo "$out" | sed -n 's/.* = \([0-9]*\) events\/s, cpu [0-9.]* s (\([0-9]*\) events\/cpu-s).*/\1 \2/p' >>"$TMP/$2"
 }
