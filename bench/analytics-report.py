@@ -254,10 +254,12 @@ def summary(workdir, out_md):
         "5 ms)." % meta.get("server_cpu", "?"))
     add("")
     add("The rows differ mainly in how many distinct links a batch touches: each (link, day) in "
-        "a batch is one read-modify-write of its daily, dimension and unique-visitor "
-        "(HyperLogLog) rows in the commit, so clicks on few links (or on a few hot ones, zipf) "
-        "collapse into few row updates per batch, while clicks spread uniformly over many links "
-        "are nearly one (link, day) each: the worst case.%s The binary's exit summaries (commits "
+        "a batch costs SQLite upserts in the commit - its daily row (counters, device/browser/OS "
+        "columns), its visitor sketch (HyperLogLog, merged inside SQLite) and a row per known "
+        "referrer and country - so clicks on few links (or on a few hot ones, zipf) collapse "
+        "into few row updates per batch, while clicks spread uniformly over many links are "
+        "nearly one (link, day) each: the worst case. worker_bench's 50 random referrers also "
+        "make almost every click its own referrer row; the binary's clicks (wrk) share one.%s The binary's exit summaries (commits "
         "and mean commit time) are printed by analytics.sh: compare commit time × commits with "
         "the drain time to see how much of it is the SQLite commit." % worker_ratios(ws))
     add("")
@@ -282,17 +284,22 @@ def summary(workdir, out_md):
             "`bench/freshness.py probe` (also on CPU %s) registers a user, creates a link, then "
             "%s times: a random 0–100 ms pause, one `GET /{key}` with a browser User-Agent, then "
             "`GET /links/{key}/stats?from=<today>&to=<today>` every 5 ms (own keep-alive "
-            "connection) until `clicks` grows; delay = from just before the click to the first "
-            "stats response that shows it (so it includes up to one poll interval and one stats "
-            "request). loadgen is started for far longer than the probe and must still be "
+            "connection) until `clicks` counts it and every earlier click; delay = from just before "
+            "the click to the first stats response that shows it (so it includes up to one poll "
+            "interval and one stats request). After 3 clicks in a row not visible within 10 s the "
+            "probe stops: the worker is falling behind the load and every further click would time "
+            "out too. loadgen is started for far longer than the probe and must still be "
             "running when the probe ends, so every click was measured under load. *server CPU "
             "util*: the server's CPU time (all threads) over the probe's wall time; *backlog / "
             "lag at end*: `warplink_queue_depth_bytes` and `warplink_queue_lag_seconds` right "
             "after the probe; *redirect p99*: loadgen's, from each request's scheduled time "
-            "(*late*: requests that waited for a free connection)." % (
+            "(*late*: requests that waited for a free connection; loadgen shares its CPU with the "
+            "probe). The server is confined to one core with its worker on purpose: loadgen keeps "
+            "the other one busy (it spins between sends), so an unpinned server's worker would "
+            "find no idle CPU there either." % (
                 meta.get("server_cpu", "?"), meta.get("wrk_cpu", "?"), meta.get("fresh_conns", "16"),
                 fmt_int(int(meta.get("links", 0))), meta.get("fresh_warmup_s", "?"),
-                meta.get("wrk_cpu", "?"), cases[0]["n"]))
+                meta.get("wrk_cpu", "?"), meta.get("fresh_n", cases[0]["n"])))
         add("")
         add("| keys | load | target req/s | achieved req/s | redirect p99 | server CPU util "
             "| clicks | p50 | p99 | max | not visible within 10 s | backlog / lag at end |")
@@ -302,7 +309,10 @@ def summary(workdir, out_md):
                 "| %.1f MB, lag %s s |" % (
                     c["dist"], 100 * float(c["frac"]), fmt_int(c["target"]), fmt_int(c["rps"]),
                     "%s (late %s)" % (report.fmt_us(c["p99_us"]), c["late"]),
-                    100 * c["cpu_util"], c["n"], c["p50"], c["p99"], c["max"], c["timeouts"],
+                    100 * c["cpu_util"], c["n"] + (
+                        "" if c["n"] == meta.get("fresh_n", c["n"]) else
+                        " (stopped: 3 timeouts in a row)"),
+                    c["p50"], c["p99"], c["max"], c["timeouts"],
                     c["depth_end"] / 1e6, c["lag_end_s"]))
         add("")
     else:

@@ -18,7 +18,7 @@
 #      BENCH_FRESH_LOADS): a fresh default `serve` on a fresh copy of the store
 #      under bench/loadgen.c's open-loop load at that fraction of B's median
 #      full-load req/s, while freshness.py clicks a fresh link N times and polls
-#      its stats. loadgen (16 connections, UA + Referer) is started with a far
+#      its stats. loadgen (32 connections, UA + Referer) is started with a far
 #      longer duration than any probe, must still be running when the probe
 #      ends, and is then stopped with SIGINT.
 #
@@ -200,6 +200,7 @@ envs=$(env | grep -E '^(BENCH_[A-Z_]+|BIN)=' | sort | tr '\n' ' ' || true)
   echo "fresh_loads=$FRESH_LOADS"
   echo "fresh_warmup_s=$FRESH_WARM"
   echo "fresh_conns=$FRESH_CONNS"
+  echo "fresh_n=$FRESH_N"
 } >"$WORK/meta.env"
 printf 'mode\tround\tfile\tcpu_s\tloop_s\trest_s\tpublished\tconsumed\tdropped\tdepth_bytes\tlag_s\tdrain_events\tdrain_s\tdrain_cpu_s\n' \
   >"$WORK/runs.tsv"
@@ -307,55 +308,58 @@ done
 B_RPS=$(awk -F'\t' '$1 == "B" {print $3}' "$WORK/runs.tsv" |
   while read -r f; do "$PY" bench/report.py wrk "$WORK/$f" | cut -d' ' -f1; done |
   sort -g | awk '{v[NR] = $1} END {print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2}')
+cases=()
 for dist in $FRESH_DISTS; do
-  for frac in $FRESH_LOADS; do
-    c=${dist}_$frac
-    target=$(calc "int($frac * $B_RPS + 0.5)")
-    # a fresh copy of the store: no backlog left over from B's full-load rounds
-    rm -rf "$WORK/wl-F"
-    cp -a "$WORK/wl-base" "$WORK/wl-F"
-    start_server F
-    log "freshness $dist at $frac x B: loadgen $target req/s, $FRESH_N clicks"
-    zipf=()
-    [ "$dist" = uniform ] || zipf=(-Z)
-    "${PIN[@]}" "$WRK_CPUS" "$WORK/loadgen" -p "$PORT" -k "$KEYFILE" -r "$target" -c "$FRESH_CONNS" \
-      -d "$LG_SECS" -w "$FRESH_WARM" "${zipf[@]}" -A "User-Agent: $UA" -A "Referer: $REFERER" \
-      >"$WORK/loadgen-$c.out" 2>"$WORK/loadgen-$c.err" &
-    LG_PID=$!
-    sleep "$FRESH_WARM" # deliberate: let the load and the queue settle
-    running "$LG_PID" || { cat "$WORK/loadgen-$c.err" >&2; die "loadgen exited early ($c)"; }
-    read -r c0 _ < <(cpu_threads "$WL_PID")
-    t0=$(date +%s.%N)
-    fr=$("${PIN[@]}" "$WRK_CPUS" "$PY" bench/freshness.py probe "http://127.0.0.1:$PORT" "$FRESH_N" \
-      "$WORK/freshness-$dist-$frac.tsv" 5 10 $((LG_SECS - FRESH_WARM - 30))) ||
-      die "freshness probe failed ($c)"
-    t1=$(date +%s.%N)
-    read -r c1 _ < <(cpu_threads "$WL_PID")
-    running "$LG_PID" || { cat "$WORK/loadgen-$c.err" >&2; die "loadgen ended before the probe ($c)"; }
-    running "$WL_PID" || die "serve died; see $WORK/wl-F.log"
-    scrape "$WORK/metrics-fresh-$c.txt"
-    stop_pid "$LG_PID" INT # loadgen prints its key=value line on SIGINT
-    LG_PID=''
-    lg=$(tail -1 "$WORK/loadgen-$c.out")
-    [ -n "$(kv completed "$lg")" ] || { cat "$WORK/loadgen-$c.err" >&2; die "no loadgen summary ($c)"; }
-    [ "$(kv errors "$lg") $(kv non3xx "$lg")" = "0 0" ] ||
-      log "warning: loadgen $c: $(kv errors "$lg") errors, $(kv non3xx "$lg") non-3xx"
-    # stopped early, loadgen reports over the time it ran (window ends at SIGINT)
-    rps=$(kv achieved_rps "$lg") p99=$(kv p99_us "$lg")
-    stop_server
-    {
-      echo "fresh_$c=$fr"
-      echo "fresh_${c}_target=$target"
-      echo "fresh_${c}_rps=$rps"
-      echo "fresh_${c}_p99_us=$p99"
-      echo "fresh_${c}_late=$(kv late "$lg")"
-      echo "fresh_${c}_wall_s=$(calc "$t1 - $t0")"
-      echo "fresh_${c}_cpu_util=$(calc "($c1 - $c0) / $CLK_TCK / ($t1 - $t0)")"
-      echo "fresh_${c}_depth_end=$(metric "$WORK/metrics-fresh-$c.txt" warplink_queue_depth_bytes)"
-      echo "fresh_${c}_lag_end_s=$(awk '$1 == "warplink_queue_lag_seconds" {print $2}' "$WORK/metrics-fresh-$c.txt")"
-    } >>"$WORK/meta.env"
-    log "freshness $c (n p50 p99 max timeouts, ms): $fr; background $rps req/s, p99 $p99 us"
-  done
+  for frac in $FRESH_LOADS; do cases+=("$dist $frac"); done
+done
+for cs in "${cases[@]}"; do
+  read -r dist frac <<<"$cs"
+  c=${dist}_$frac
+  target=$(calc "int($frac * $B_RPS + 0.5)")
+  # a fresh copy of the store: no backlog left over from B's full-load rounds
+  rm -rf "$WORK/wl-F"
+  cp -a "$WORK/wl-base" "$WORK/wl-F"
+  start_server F
+  log "freshness $c: loadgen $target req/s, $FRESH_N clicks"
+  zipf=()
+  [ "$dist" = uniform ] || zipf=(-Z)
+  "${PIN[@]}" "$WRK_CPUS" "$WORK/loadgen" -p "$PORT" -k "$KEYFILE" -r "$target" -c "$FRESH_CONNS" \
+    -d "$LG_SECS" -w "$FRESH_WARM" "${zipf[@]}" -A "User-Agent: $UA" -A "Referer: $REFERER" \
+    >"$WORK/loadgen-$c.out" 2>"$WORK/loadgen-$c.err" &
+  LG_PID=$!
+  sleep "$FRESH_WARM" # deliberate: let the load and the queue settle
+  running "$LG_PID" || { cat "$WORK/loadgen-$c.err" >&2; die "loadgen exited early ($c)"; }
+  read -r c0 _ < <(cpu_threads "$WL_PID")
+  t0=$(date +%s.%N)
+  fr=$("${PIN[@]}" "$WRK_CPUS" "$PY" bench/freshness.py probe "http://127.0.0.1:$PORT" "$FRESH_N" \
+    "$WORK/freshness-$c.tsv" 5 10 $((LG_SECS - FRESH_WARM - 30))) ||
+    die "freshness probe failed ($c)"
+  t1=$(date +%s.%N)
+  read -r c1 _ < <(cpu_threads "$WL_PID")
+  running "$LG_PID" || { cat "$WORK/loadgen-$c.err" >&2; die "loadgen ended before the probe ($c)"; }
+  running "$WL_PID" || die "serve died; see $WORK/wl-F.log"
+  scrape "$WORK/metrics-fresh-$c.txt"
+  stop_pid "$LG_PID" INT # loadgen prints its key=value line on SIGINT
+  LG_PID=''
+  lg=$(tail -1 "$WORK/loadgen-$c.out")
+  [ -n "$(kv completed "$lg")" ] || { cat "$WORK/loadgen-$c.err" >&2; die "no loadgen summary ($c)"; }
+  [ "$(kv errors "$lg") $(kv non3xx "$lg")" = "0 0" ] ||
+    log "warning: loadgen $c: $(kv errors "$lg") errors, $(kv non3xx "$lg") non-3xx"
+  # stopped early, loadgen reports over the time it ran (window ends at SIGINT)
+  rps=$(kv achieved_rps "$lg") p99=$(kv p99_us "$lg")
+  stop_server
+  {
+    echo "fresh_$c=$fr"
+    echo "fresh_${c}_target=$target"
+    echo "fresh_${c}_rps=$rps"
+    echo "fresh_${c}_p99_us=$p99"
+    echo "fresh_${c}_late=$(kv late "$lg")"
+    echo "fresh_${c}_wall_s=$(calc "$t1 - $t0")"
+    echo "fresh_${c}_cpu_util=$(calc "($c1 - $c0) / $CLK_TCK / ($t1 - $t0)")"
+    echo "fresh_${c}_depth_end=$(metric "$WORK/metrics-fresh-$c.txt" warplink_queue_depth_bytes)"
+    echo "fresh_${c}_lag_end_s=$(awk '$1 == "warplink_queue_lag_seconds" {print $2}' "$WORK/metrics-fresh-$c.txt")"
+  } >>"$WORK/meta.env"
+  log "freshness $c (n p50 p99 max timeouts, ms): $fr; background $rps req/s, p99 $p99 us"
 done
 echo "loadavg_end=$(cut -d' ' -f1-3 /proc/loadavg)" >>"$WORK/meta.env"
 
