@@ -426,7 +426,10 @@ static wl_status put_sketches(sq_astore *s, size_t n)
     s->sketch_corrupt = false;
     for (size_t i = 0; ws == WL_OK && i < n; i++) {
         const wl_agg_day *d = s->order[i];
-        if (d->nvisitors && (rows[k++] = d, k == UPSERT_ROWS)) {
+        if (!d->nvisitors)
+            continue; /* bots only: no sketch */
+        rows[k++] = d;
+        if (k == UPSERT_ROWS) {
             ws = put_sketch_rows(s, rows, k);
             k = 0;
         }
