@@ -1,4 +1,6 @@
-/* astore_sqlite.c - the SQLite analytics store (contract: astore.h, astore_sqlite.h).
+/* astore_sqlite.c - the SQLite analytics store (contract: astore.h, astore_sqlite.h):
+ * open, schema, apply. The stats reads are astore_sqlite_stats.c; what both
+ * halves share is astore_sqlite_internal.h.
  * - One transaction per batch (BEGIN IMMEDIATE ... COMMIT) holding every
  *   upsert, the merged sketches, the visitor-key changes and the consumer
  *   row. With WAL and synchronous=FULL the COMMIT is durable when it
@@ -17,6 +19,7 @@
  *   a write statement) and kept for the life of the handle. Counter rows go
  *   UPSERT_ROWS to a statement run (the tail one by one). */
 #include "analytics/astore_sqlite.h"
+#include "analytics/astore_sqlite_internal.h"
 
 #include <sqlite3.h>
 #include <stdio.h>
@@ -28,24 +31,6 @@
 #include "core/clock.h"
 
 #define BUSY_TIMEOUT_MS 5000
-
-enum stmt_id {
-    S_DAILY_UPSERT,
-    S_DAILY_UPSERT_N,
-    S_DIM_UPSERT,
-    S_DIM_UPSERT_N,
-    S_CONSUMER_GET,
-    S_KEY_GET,
-    S_UNIQ_UPSERT,
-    S_UNIQ_UPSERT_N,
-    S_KEY_INSERT,
-    S_KEY_FORGET,
-    S_CONSUMER_PUT,
-    S_STATS_DAILY,
-    S_STATS_DIM,
-    S_STATS_UNIQ,
-    S_COUNT_
-};
 
 #define UPSERT_ROWS 16
 #define X4(r) r "," r "," r "," r /* X4(X4(row)): the UPSERT_ROWS rows */
@@ -96,17 +81,6 @@ static const char *const sql[S_COUNT_] = {
 
 #define MIGRATIONS wl_astore_sqlite_migration_count
 
-typedef struct sq_astore {
-    wl_astore base; /* first: a wl_astore * is a sq_astore * */
-    sqlite3 *db;
-    sqlite3_stmt *stmt[S_COUNT_];
-    const void **order; /* apply's rows in primary-key order */
-    size_t order_cap;
-    uint8_t *sketches;   /* [UPSERT_ROWS][WL_HLL_MAX_SERIALIZED]: bound to S_UNIQ_UPSERT* */
-    bool sketch_corrupt; /* set by wl_hll_union() when a stored sketch is malformed */
-    char err[256];
-} sq_astore;
-
 static int (*commit_hook)(void *ctx);
 static void *commit_hook_ctx;
 
@@ -130,27 +104,27 @@ static wl_status map_rc(int rc)
 }
 
 /* Records the connection's message and maps the code. */
-static wl_status fail(sq_astore *s, int rc)
+wl_status wl_asq_fail(sq_astore *s, int rc)
 {
     snprintf(s->err, sizeof(s->err), "%s (sqlite code %d)", s->db ? sqlite3_errmsg(s->db) : "", rc);
     return map_rc(rc);
 }
 
-static sqlite3_stmt *stmt(sq_astore *s, enum stmt_id id)
+sqlite3_stmt *wl_asq_stmt(sq_astore *s, enum stmt_id id)
 {
     if (!s->stmt[id] && sqlite3_prepare_v3(s->db, sql[id], -1, SQLITE_PREPARE_PERSISTENT,
                                            &s->stmt[id], NULL) != SQLITE_OK)
-        return fail(s, sqlite3_errcode(s->db)), NULL;
+        return wl_asq_fail(s, sqlite3_errcode(s->db)), NULL;
     sqlite3_reset(s->stmt[id]);
     sqlite3_clear_bindings(s->stmt[id]);
     return s->stmt[id];
 }
 
 /* The statement with ?1 = key and ?2 = day bound, as most here need. */
-static sqlite3_stmt *stmt_kd(sq_astore *s, enum stmt_id id, const char *key, size_t key_len,
+sqlite3_stmt *wl_asq_stmt_kd(sq_astore *s, enum stmt_id id, const char *key, size_t key_len,
                              wl_day day)
 {
-    sqlite3_stmt *st = stmt(s, id);
+    sqlite3_stmt *st = wl_asq_stmt(s, id);
     if (st) {
         sqlite3_bind_text(st, 1, key, (int)key_len, SQLITE_STATIC);
         sqlite3_bind_int64(st, 2, day);
@@ -163,13 +137,13 @@ static wl_status run(sq_astore *s, sqlite3_stmt *st)
 {
     int rc = sqlite3_step(st);
     sqlite3_reset(st);
-    return rc == SQLITE_DONE ? WL_OK : fail(s, rc);
+    return rc == SQLITE_DONE ? WL_OK : wl_asq_fail(s, rc);
 }
 
-static wl_status exec(sq_astore *s, const char *text)
+wl_status wl_asq_exec(sq_astore *s, const char *text)
 {
     int rc = sqlite3_exec(s->db, text, NULL, NULL, NULL);
-    return rc == SQLITE_OK ? WL_OK : fail(s, rc);
+    return rc == SQLITE_OK ? WL_OK : wl_asq_fail(s, rc);
 }
 
 /* ---- open / migrate ------------------------------------------------------ */
@@ -179,7 +153,7 @@ static wl_status check_schema(sq_astore *s, bool readonly)
     int v;
     int rc = wl_astore_sqlite_schema_version(s->db, &v);
     if (rc != SQLITE_OK)
-        return fail(s, rc);
+        return wl_asq_fail(s, rc);
     if (v == MIGRATIONS)
         return WL_OK;
     snprintf(s->err, sizeof(s->err), "analytics schema version %d, this build has %d", v,
@@ -211,7 +185,7 @@ static wl_status configure_writer(sq_astore *s)
     sqlite3_stmt *st;
     int rc = sqlite3_prepare_v2(s->db, "PRAGMA journal_mode = WAL", -1, &st, NULL);
     if (rc != SQLITE_OK)
-        return fail(s, rc);
+        return wl_asq_fail(s, rc);
     rc = sqlite3_step(st);
     bool wal =
         rc == SQLITE_ROW && sqlite3_stricmp((const char *)sqlite3_column_text(st, 0), "wal") == 0;
@@ -224,14 +198,14 @@ static wl_status configure_writer(sq_astore *s)
                                     SQLITE_UTF8 | SQLITE_DETERMINISTIC | SQLITE_DIRECTONLY, s,
                                     sql_hll_union, NULL, NULL, NULL);
     if (rc != SQLITE_OK)
-        return fail(s, rc);
+        return wl_asq_fail(s, rc);
     s->sketches = wl_xmalloc((size_t)UPSERT_ROWS * WL_HLL_MAX_SERIALIZED);
     /* 64 MiB page cache for the counter tables. The CHECKs hold by construction for what the
      * writer stores (bind_row, fixed-size keys, consumer id 1), and SQLite tests dim's IN list
      * by building a b-tree per row, dearer than the upsert itself: the writer skips them. */
-    return exec(s, "PRAGMA synchronous = FULL; PRAGMA secure_delete = ON;"
-                   " PRAGMA journal_size_limit = 67108864; PRAGMA cache_size = -65536;"
-                   " PRAGMA ignore_check_constraints = ON");
+    return wl_asq_exec(s, "PRAGMA synchronous = FULL; PRAGMA secure_delete = ON;"
+                          " PRAGMA journal_size_limit = 67108864; PRAGMA cache_size = -65536;"
+                          " PRAGMA ignore_check_constraints = ON");
 }
 
 static void sq_close(wl_astore *base)
@@ -255,7 +229,7 @@ static wl_status sq_open(const char *dsn, unsigned flags, wl_astore **out)
     int oflags = SQLITE_OPEN_NOMUTEX |
                  (ro ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE);
     int rc = sqlite3_open_v2(dsn, &s->db, oflags, NULL);
-    wl_status st = rc == SQLITE_OK ? WL_OK : fail(s, rc);
+    wl_status st = rc == SQLITE_OK ? WL_OK : wl_asq_fail(s, rc);
     if (st == WL_OK) {
         sqlite3_extended_result_codes(s->db, 1);
         sqlite3_busy_timeout(s->db, BUSY_TIMEOUT_MS);
@@ -283,12 +257,12 @@ static const char *sq_errmsg(wl_astore *base)
 static wl_status sq_consumer_get(wl_astore *base, wl_astore_consumer *out)
 {
     sq_astore *s = (sq_astore *)base;
-    sqlite3_stmt *st = stmt(s, S_CONSUMER_GET);
+    sqlite3_stmt *st = wl_asq_stmt(s, S_CONSUMER_GET);
     if (!st)
         return WL_EIO;
     memset(out, 0, sizeof(*out));
     int rc = sqlite3_step(st);
-    wl_status ws = rc == SQLITE_DONE ? WL_ENOTFOUND : rc == SQLITE_ROW ? WL_OK : fail(s, rc);
+    wl_status ws = rc == SQLITE_DONE ? WL_ENOTFOUND : rc == SQLITE_ROW ? WL_OK : wl_asq_fail(s, rc);
     if (ws == WL_OK) {
         const char *pos = (const char *)sqlite3_column_text(st, 0);
         ws = wl_queue_pos_parse(pos, (size_t)sqlite3_column_bytes(st, 0), &out->pos);
@@ -307,12 +281,12 @@ static wl_status sq_consumer_get(wl_astore *base, wl_astore_consumer *out)
 static wl_status sq_visitor_key_get(wl_astore *base, wl_day day, wl_visitor_key *out)
 {
     sq_astore *s = (sq_astore *)base;
-    sqlite3_stmt *st = stmt(s, S_KEY_GET);
+    sqlite3_stmt *st = wl_asq_stmt(s, S_KEY_GET);
     if (!st)
         return WL_EIO;
     sqlite3_bind_int64(st, 1, day);
     int rc = sqlite3_step(st);
-    wl_status ws = rc == SQLITE_DONE ? WL_ENOTFOUND : rc == SQLITE_ROW ? WL_OK : fail(s, rc);
+    wl_status ws = rc == SQLITE_DONE ? WL_ENOTFOUND : rc == SQLITE_ROW ? WL_OK : wl_asq_fail(s, rc);
     if (ws == WL_OK && sqlite3_column_bytes(st, 0) != WL_VISITOR_KEY_BYTES)
         ws = WL_ECORRUPT;
     else if (ws == WL_OK)
@@ -369,7 +343,7 @@ static wl_status put_rows(sq_astore *s, bool dims, size_t n)
     wl_status ws = WL_OK;
     for (size_t i = 0; ws == WL_OK && i < n;) {
         int rows = n - i >= UPSERT_ROWS ? UPSERT_ROWS : 1;
-        sqlite3_stmt *st = stmt(s, (dims ? S_DIM_UPSERT : S_DAILY_UPSERT) + (rows > 1));
+        sqlite3_stmt *st = wl_asq_stmt(s, (dims ? S_DIM_UPSERT : S_DAILY_UPSERT) + (rows > 1));
         if (!st)
             return WL_EIO;
         for (int r = 0; r < rows; r++, i++)
@@ -396,7 +370,7 @@ static wl_status batch_sketch(const wl_agg_day *d, uint8_t out[WL_HLL_MAX_SERIAL
  * merges each with the stored sketch inside SQLite, so no read is needed. */
 static wl_status put_sketch_rows(sq_astore *s, const wl_agg_day *const *rows, int n)
 {
-    sqlite3_stmt *st = stmt(s, n > 1 ? S_UNIQ_UPSERT_N : S_UNIQ_UPSERT);
+    sqlite3_stmt *st = wl_asq_stmt(s, n > 1 ? S_UNIQ_UPSERT_N : S_UNIQ_UPSERT);
     if (!st)
         return WL_EIO;
     for (int r = 0; r < n; r++) {
@@ -444,13 +418,13 @@ static wl_status put_keys(sq_astore *s, const wl_astore_batch *b)
     sqlite3_stmt *st;
     wl_status ws = WL_OK;
     for (size_t i = 0; ws == WL_OK && i < b->nnew_keys; i++) {
-        if (!(st = stmt(s, S_KEY_INSERT)))
+        if (!(st = wl_asq_stmt(s, S_KEY_INSERT)))
             return WL_EIO;
         sqlite3_bind_int64(st, 1, b->new_keys[i].day);
         sqlite3_bind_blob(st, 2, b->new_keys[i].key.bytes, WL_VISITOR_KEY_BYTES, SQLITE_STATIC);
         ws = run(s, st);
     }
-    if (ws != WL_OK || !(st = stmt(s, S_KEY_FORGET)))
+    if (ws != WL_OK || !(st = wl_asq_stmt(s, S_KEY_FORGET)))
         return ws != WL_OK ? ws : WL_EIO;
     sqlite3_bind_int64(st, 1, b->forget_keys_before);
     return run(s, st);
@@ -463,7 +437,7 @@ static wl_status put_consumer(sq_astore *s, const wl_astore_batch *b)
     wl_status ws = wl_queue_pos_format(b->pos, text, sizeof(text), &len);
     if (ws != WL_OK)
         return ws;
-    sqlite3_stmt *st = stmt(s, S_CONSUMER_PUT);
+    sqlite3_stmt *st = wl_asq_stmt(s, S_CONSUMER_PUT);
     if (!st)
         return WL_EIO;
     sqlite3_bind_text(st, 1, text, (int)len, SQLITE_STATIC);
@@ -496,7 +470,7 @@ static wl_status sq_apply(wl_astore *base, const wl_astore_batch *b)
     sq_astore *s = (sq_astore *)base;
     if (!b || !b->pos)
         return WL_EINVAL;
-    wl_status ws = exec(s, "BEGIN IMMEDIATE");
+    wl_status ws = wl_asq_exec(s, "BEGIN IMMEDIATE");
     if (ws != WL_OK)
         return ws;
     ws = apply_body(s, b);
@@ -505,166 +479,9 @@ static wl_status sq_apply(wl_astore *base, const wl_astore_batch *b)
         ws = WL_EIO;
     }
     if (ws == WL_OK)
-        ws = exec(s, "COMMIT");
+        ws = wl_asq_exec(s, "COMMIT");
     if (ws != WL_OK && !sqlite3_get_autocommit(s->db))
         sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
-    return ws;
-}
-
-/* ---- stats --------------------------------------------------------------- */
-
-/* ua[] gets the sums of the device/browser/os columns (wl_agg_ua_values). */
-static wl_status read_daily(sq_astore *s, const char *key, size_t key_len, wl_day from, wl_day to,
-                            wl_astore_stats *out, uint64_t ua[WL_AGG_UA_COLS])
-{
-    sqlite3_stmt *st = stmt_kd(s, S_STATS_DAILY, key, key_len, from);
-    if (!st)
-        return WL_EIO;
-    sqlite3_bind_int64(st, 3, to);
-    int rc;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        int64_t day = sqlite3_column_int64(st, 0);
-        uint64_t c = (uint64_t)sqlite3_column_int64(st, 1);
-        out->daily[day - from] += c;
-        out->clicks += c;
-        out->bot_clicks += (uint64_t)sqlite3_column_int64(st, 2);
-        for (int i = 0; i < WL_AGG_UA_COLS; i++)
-            ua[i] += (uint64_t)sqlite3_column_int64(st, 3 + i);
-    }
-    sqlite3_reset(st);
-    return rc == SQLITE_DONE ? WL_OK : fail(s, rc);
-}
-
-/* Device, browser and os: their daily columns (ua) plus any dim rows, read
- * whole (a handful of values) and ranked; the remainder up to the human
- * clicks (every human click has exactly one value per dimension) becomes
- * "other". */
-static wl_status read_dim_cols(sq_astore *s, sqlite3_stmt *st, wl_dim dim,
-                               const uint64_t ua[WL_AGG_UA_COLS], wl_astore_stats *out)
-{
-    size_t n = 0, cap = 8;
-    wl_breakdown_item *list = wl_xmalloc(cap * sizeof(*list));
-    for (int i = 0; i < WL_AGG_UA_COLS; i++)
-        if (ua[i] && wl_agg_ua_dim(i) == dim)
-            wl_breakdown_add(&list, &n, &cap, wl_agg_ua_values[i], ua[i]);
-    int rc;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        const char *v = (const char *)sqlite3_column_text(st, 0);
-        wl_breakdown_add(&list, &n, &cap, v ? v : "", (uint64_t)sqlite3_column_int64(st, 1));
-    }
-    sqlite3_reset(st);
-    if (rc == SQLITE_DONE) {
-        wl_breakdown_finish(list, &n, cap, out->clicks);
-        memcpy(out->items[dim], list, n * sizeof(*list)); /* n <= WL_TOP_N + 1 */
-        out->nitems[dim] = n;
-    }
-    free(list);
-    return rc == SQLITE_DONE ? WL_OK : fail(s, rc);
-}
-
-/* Referrers and countries: the rows come sorted by clicks; the first
- * WL_TOP_N + 1 known values are kept and the rest only summed. "unknown"
- * has no rows (aggregate.h: it is what the human clicks have beyond the
- * known values), except in stores written before that rule, whose
- * "unknown" rows are added to it. Then top WL_TOP_N + "other". */
-static wl_status read_dim_values(sq_astore *s, sqlite3_stmt *st, wl_dim dim, wl_astore_stats *out)
-{
-    wl_breakdown_item list[WL_TOP_N + 2];
-    size_t n = 0;
-    uint64_t known = 0, unknown = 0;
-    int rc;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        const char *v = (const char *)sqlite3_column_text(st, 0);
-        uint64_t c = (uint64_t)sqlite3_column_int64(st, 1);
-        if (v && strcmp(v, WL_AGG_UNKNOWN) == 0) {
-            unknown += c;
-            continue;
-        }
-        known += c;
-        if (n < WL_TOP_N + 1) {
-            snprintf(list[n].value, sizeof(list[n].value), "%s", v ? v : "");
-            list[n++].clicks = c;
-        }
-    }
-    sqlite3_reset(st);
-    if (rc != SQLITE_DONE)
-        return fail(s, rc);
-    unknown += out->clicks > known + unknown ? out->clicks - known - unknown : 0;
-    if (unknown) {
-        snprintf(list[n].value, sizeof(list[n].value), "%s", WL_AGG_UNKNOWN);
-        list[n++].clicks = unknown;
-    }
-    wl_breakdown_finish(list, &n, WL_TOP_N + 2, out->clicks);
-    memcpy(out->items[dim], list, n * sizeof(*list)); /* n <= WL_TOP_N + 1 */
-    out->nitems[dim] = n;
-    return WL_OK;
-}
-
-static wl_status read_dim(sq_astore *s, const char *key, size_t key_len, wl_day from, wl_day to,
-                          wl_dim dim, const uint64_t ua[WL_AGG_UA_COLS], wl_astore_stats *out)
-{
-    sqlite3_stmt *st = stmt(s, S_STATS_DIM);
-    if (!st)
-        return WL_EIO;
-    sqlite3_bind_text(st, 1, key, (int)key_len, SQLITE_STATIC);
-    sqlite3_bind_text(st, 2, wl_dim_name(dim), -1, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 3, from);
-    sqlite3_bind_int64(st, 4, to);
-    bool cols = dim >= WL_DIM_DEVICE && dim <= WL_DIM_OS;
-    return cols ? read_dim_cols(s, st, dim, ua, out) : read_dim_values(s, st, dim, out);
-}
-
-static wl_status read_uniq(sq_astore *s, const char *key, size_t key_len, wl_day from, wl_day to,
-                           wl_astore_stats *out)
-{
-    sqlite3_stmt *st = stmt_kd(s, S_STATS_UNIQ, key, key_len, from);
-    if (!st)
-        return WL_EIO;
-    sqlite3_bind_int64(st, 3, to);
-    wl_hll all, one; /* 8 KiB of stack, on a thread that has plenty */
-    wl_hll_init(&all);
-    int rc;
-    wl_status ws = WL_OK;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        if (wl_hll_deserialize(&one, sqlite3_column_blob(st, 0),
-                               (size_t)sqlite3_column_bytes(st, 0)) == WL_OK)
-            wl_hll_merge(&all, &one);
-        else
-            ws = WL_ECORRUPT;
-    }
-    sqlite3_reset(st);
-    out->unique_visitors = wl_hll_count(&all);
-    if (rc != SQLITE_DONE)
-        return fail(s, rc);
-    if (ws != WL_OK)
-        snprintf(s->err, sizeof(s->err), "a stored visitor sketch is corrupt");
-    return ws;
-}
-
-static wl_status sq_stats_get(wl_astore *base, const char *key, size_t key_len, wl_day from,
-                              wl_day to, wl_astore_stats *out)
-{
-    sq_astore *s = (sq_astore *)base;
-    if (from > to || (int64_t)to - from >= WL_STATS_MAX_DAYS)
-        return WL_EINVAL;
-    memset(out, 0, sizeof(*out));
-    /* one read transaction: every figure comes from the same commit */
-    wl_status ws = exec(s, "BEGIN");
-    if (ws != WL_OK)
-        return ws;
-    uint64_t ua[WL_AGG_UA_COLS] = {0};
-    ws = read_daily(s, key, key_len, from, to, out, ua);
-    for (int d = 0; ws == WL_OK && d < WL_DIM_COUNT_; d++)
-        ws = read_dim(s, key, key_len, from, to, (wl_dim)d, ua, out);
-    if (ws == WL_OK)
-        ws = read_uniq(s, key, key_len, from, to, out);
-    wl_astore_consumer c;
-    wl_status cs = ws == WL_OK ? sq_consumer_get(base, &c) : ws;
-    if (cs == WL_OK)
-        out->as_of_ms = c.as_of_ms;
-    else if (cs != WL_ENOTFOUND)
-        ws = cs;
-    sqlite3_exec(s->db, "COMMIT", NULL, NULL, NULL); /* ends a read: nothing to lose */
     return ws;
 }
 
@@ -676,6 +493,6 @@ const wl_astore_ops wl_astore_sqlite_ops = {
     .consumer_get = sq_consumer_get,
     .visitor_key_get = sq_visitor_key_get,
     .apply = sq_apply,
-    .stats_get = sq_stats_get,
+    .stats_get = wl_asq_stats_get,
     .errmsg = sq_errmsg,
 };

@@ -63,8 +63,8 @@
  * redirects/s fell further behind with 1 s steps and held a 2-5 s lag with
  * 3 s ones (the longer step folds more clicks into each row it commits). */
 #define CATCHUP_MS 3000
-#define MEMO_SLOTS 256       /* per memo; a power of two */
-#define REF_MEMO_MAX 256     /* longer referrers are parsed every time */
+#define MEMO_SLOTS 256   /* per memo; a power of two */
+#define REF_MEMO_MAX 256 /* longer referrers are parsed every time */
 
 const double wl_worker_commit_bounds[WL_WORKER_COMMIT_BUCKETS] = {0.001, 0.0025, 0.005, 0.01, 0.025,
                                                                   0.05,  0.1,    0.25,  1.0,  5.0};

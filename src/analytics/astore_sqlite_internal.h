@@ -1,0 +1,63 @@
+/* astore_sqlite_internal.h - shared by the two halves of the SQLite
+ * analytics store backend: astore_sqlite.c (open, schema, apply) and
+ * astore_sqlite_stats.c (stats reads). Not for other modules. */
+#ifndef WL_ASTORE_SQLITE_INTERNAL_H
+#define WL_ASTORE_SQLITE_INTERNAL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <sqlite3.h>
+
+#include "analytics/astore.h"
+
+enum stmt_id {
+    S_DAILY_UPSERT,
+    S_DAILY_UPSERT_N,
+    S_DIM_UPSERT,
+    S_DIM_UPSERT_N,
+    S_CONSUMER_GET,
+    S_KEY_GET,
+    S_UNIQ_UPSERT,
+    S_UNIQ_UPSERT_N,
+    S_KEY_INSERT,
+    S_KEY_FORGET,
+    S_CONSUMER_PUT,
+    S_STATS_DAILY,
+    S_STATS_DIM,
+    S_STATS_UNIQ,
+    S_COUNT_
+};
+
+/* One open handle: one connection, used by one thread at a time. */
+typedef struct sq_astore {
+    wl_astore base; /* first: a wl_astore * is a sq_astore * */
+    sqlite3 *db;
+    sqlite3_stmt *stmt[S_COUNT_];
+    const void **order; /* apply's rows in primary-key order */
+    size_t order_cap;
+    uint8_t *sketches;   /* [UPSERT_ROWS][WL_HLL_MAX_SERIALIZED]: bound to S_UNIQ_UPSERT* */
+    bool sketch_corrupt; /* set by wl_hll_union() when a stored sketch is malformed */
+    char err[256];
+} sq_astore;
+
+/* Records the connection's message in s->err and maps the SQLite code. */
+wl_status wl_asq_fail(sq_astore *s, int rc);
+
+/* Runs SQL text without results (BEGIN, COMMIT, PRAGMAs). */
+wl_status wl_asq_exec(sq_astore *s, const char *text);
+
+/* Statement id, prepared on first use and kept; reset and unbound. NULL
+ * (s->err set) if it cannot be prepared. Valid until the handle closes. */
+sqlite3_stmt *wl_asq_stmt(sq_astore *s, enum stmt_id id);
+
+/* The same with ?1 = key and ?2 = day bound, as most statements need. */
+sqlite3_stmt *wl_asq_stmt_kd(sq_astore *s, enum stmt_id id, const char *key, size_t key_len,
+                             wl_day day);
+
+/* astore.h's stats_get for this backend (astore_sqlite_stats.c). */
+wl_status wl_asq_stats_get(wl_astore *base, const char *key, size_t key_len, wl_day from, wl_day to,
+                           wl_astore_stats *out);
+
+#endif
