@@ -288,7 +288,8 @@ def summary(workdir, out_md):
             "the click to the first stats response that shows it (so it includes up to one poll "
             "interval and one stats request). After 3 clicks in a row not visible within 10 s the "
             "probe stops: the worker is falling behind the load and every further click would time "
-            "out too. loadgen is started for far longer than the probe and must still be "
+            "out too. It also starts no click after its deadline (%s s, so the load outlasts every "
+            "click). loadgen is started for far longer than the probe and must still be "
             "running when the probe ends, so every click was measured under load. *server CPU "
             "util*: the server's CPU time (all threads) over the probe's wall time; *backlog / "
             "lag at end*: `warplink_queue_depth_bytes` and `warplink_queue_lag_seconds` right "
@@ -299,7 +300,8 @@ def summary(workdir, out_md):
             "find no idle CPU there either." % (
                 meta.get("server_cpu", "?"), meta.get("wrk_cpu", "?"), meta.get("fresh_conns", "16"),
                 fmt_int(int(meta.get("links", 0))), meta.get("fresh_warmup_s", "?"),
-                meta.get("wrk_cpu", "?"), meta.get("fresh_n", cases[0]["n"])))
+                meta.get("wrk_cpu", "?"), meta.get("fresh_n", cases[0]["n"]),
+                meta.get("fresh_deadline_s", "?")))
         add("")
         add("| keys | load | target req/s | achieved req/s | redirect p99 | server CPU util "
             "| clicks | p50 | p99 | max | not visible within 10 s | backlog / lag at end |")
@@ -311,7 +313,8 @@ def summary(workdir, out_md):
                     "%s (late %s)" % (report.fmt_us(c["p99_us"]), c["late"]),
                     100 * c["cpu_util"], c["n"] + (
                         "" if c["n"] == meta.get("fresh_n", c["n"]) else
-                        " (stopped: 3 timeouts in a row)"),
+                        " (stopped: 3 timeouts in a row)" if int(c["timeouts"]) >= 3 else
+                        " (stopped at the probe's deadline)"),
                     c["p50"], c["p99"], c["max"], c["timeouts"],
                     c["depth_end"] / 1e6, c["lag_end_s"]))
         add("")

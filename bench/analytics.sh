@@ -201,6 +201,7 @@ envs=$(env | grep -E '^(BENCH_[A-Z_]+|BIN)=' | sort | tr '\n' ' ' || true)
   echo "fresh_warmup_s=$FRESH_WARM"
   echo "fresh_conns=$FRESH_CONNS"
   echo "fresh_n=$FRESH_N"
+  echo "fresh_deadline_s=$((LG_SECS - FRESH_WARM - 30))"
 } >"$WORK/meta.env"
 printf 'mode\tround\tfile\tcpu_s\tloop_s\trest_s\tpublished\tconsumed\tdropped\tdepth_bytes\tlag_s\tdrain_events\tdrain_s\tdrain_cpu_s\n' \
   >"$WORK/runs.tsv"
