@@ -348,32 +348,11 @@ def summary(workdir, out_md):
     return 0
 
 
-def splice(out_md, doc):
-    new = open(out_md, encoding="utf-8").read().rstrip("\n") + "\n"
-    try:
-        old = open(doc, encoding="utf-8").read()
-    except FileNotFoundError:
-        old = "# Benchmarks\n\n"
-    lines = old.split("\n")
-    start = next((i for i, l in enumerate(lines) if l.strip() == SECTION), None)
-    if start is None:
-        text = old.rstrip("\n") + "\n\n" + new
-    else:
-        end = next((i for i in range(start + 1, len(lines))
-                    if lines[i].startswith("## ")), len(lines))
-        rest = "\n".join(lines[end:])
-        text = "\n".join(lines[:start]) + ("\n" if start else "") + new + \
-            ("\n" + rest if rest.strip() else "")
-    with open(doc, "w", encoding="utf-8") as f:
-        f.write(text.rstrip("\n") + "\n")
-    return 0
-
-
 def main(argv):
     if len(argv) == 4 and argv[1] == "summary":
         return summary(argv[2], argv[3])
     if len(argv) == 4 and argv[1] == "splice":
-        return splice(argv[2], argv[3])
+        return report.splice(argv[2], argv[3], SECTION)
     sys.stderr.write(__doc__)
     return 2
 

@@ -261,14 +261,16 @@ def summary(workdir, out_md):
     return 0
 
 
-def splice(out_md, doc):
+def splice(out_md, doc, section=SECTION):
+    """Replaces the `section` heading's part of doc (up to the next "## ") with
+    out_md, or appends it when doc has no such heading yet."""
     new = open(out_md, encoding="utf-8").read().rstrip("\n") + "\n"
     try:
         old = open(doc, encoding="utf-8").read()
     except FileNotFoundError:
         old = "# Benchmarks\n\n"
     lines = old.split("\n")
-    start = next((i for i, l in enumerate(lines) if l.strip() == SECTION), None)
+    start = next((i for i, l in enumerate(lines) if l.strip() == section), None)
     if start is None:
         text = old.rstrip("\n") + "\n\n" + new
     else:
