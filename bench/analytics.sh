@@ -72,7 +72,8 @@ FRESH_DISTS=${BENCH_FRESH_DISTS:-uniform zipf}
 FRESH_LOADS=${BENCH_FRESH_LOADS:-0.25 0.5}
 FRESH_WARM=3   # s of background load before each probe
 FRESH_CONNS=32 # loadgen keep-alive connections (fewer make loadgen late at 50%)
-LG_SECS=900    # loadgen -d: far longer than a probe (whose deadline is derived from it)
+LG_SECS=900    # loadgen -d: far longer than a probe
+FRESH_DEADLINE=$((LG_SECS - FRESH_WARM - 30)) # no click starts later: the load outlasts each
 NICE=${BENCH_NICE:-0}
 [ "$(id -u)" -eq 0 ] || NICE=0
 PIN=(nice -n "$NICE" taskset -c) # + cpu list + command
@@ -201,7 +202,7 @@ envs=$(env | grep -E '^(BENCH_[A-Z_]+|BIN)=' | sort | tr '\n' ' ' || true)
   echo "fresh_warmup_s=$FRESH_WARM"
   echo "fresh_conns=$FRESH_CONNS"
   echo "fresh_n=$FRESH_N"
-  echo "fresh_deadline_s=$((LG_SECS - FRESH_WARM - 30))"
+  echo "fresh_deadline_s=$FRESH_DEADLINE"
 } >"$WORK/meta.env"
 printf 'mode\tround\tfile\tcpu_s\tloop_s\trest_s\tpublished\tconsumed\tdropped\tdepth_bytes\tlag_s\tdrain_events\tdrain_s\tdrain_cpu_s\n' \
   >"$WORK/runs.tsv"
@@ -333,7 +334,7 @@ for cs in "${cases[@]}"; do
   read -r c0 _ < <(cpu_threads "$WL_PID")
   t0=$(date +%s.%N)
   fr=$("${PIN[@]}" "$WRK_CPUS" "$PY" bench/freshness.py probe "http://127.0.0.1:$PORT" "$FRESH_N" \
-    "$WORK/freshness-$c.tsv" 5 10 $((LG_SECS - FRESH_WARM - 30))) ||
+    "$WORK/freshness-$c.tsv" 5 10 "$FRESH_DEADLINE") ||
     die "freshness probe failed ($c)"
   t1=$(date +%s.%N)
   read -r c1 _ < <(cpu_threads "$WL_PID")
