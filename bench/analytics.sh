@@ -105,7 +105,7 @@ if [ "$NPROC" -lt 2 ]; then
 fi
 
 # --- processes we start; the trap ends exactly these, by pid -------------------
-WL_PID='' LG_PID='' AG_OLD=''
+WL_PID='' LG_PID=''
 cleanup() {
   local rc=$?
   trap - EXIT INT TERM
@@ -114,7 +114,7 @@ cleanup() {
   if [ "$rc" -eq 0 ] && [ "${BENCH_KEEP:-0}" != 1 ]; then
     rm -rf "$WORK/data" "$WORK"/wl-*
   fi
-  [ -z "$AG_OLD" ] || echo "$AG_OLD" >"/proc/$$/autogroup" || true
+  autogroup_restore
   [ "$rc" -eq 0 ] || log "failed (exit $rc); logs in $WORK"
   exit "$rc"
 }
@@ -122,12 +122,7 @@ trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
-if [ "$NICE" != 0 ] && [ "$(cat /proc/sys/kernel/sched_autogroup_enabled 2>/dev/null)" = 1 ] &&
-  [ -w "/proc/$$/autogroup" ]; then
-  ag=$(awk '{print $3}' "/proc/$$/autogroup")
-  echo "$NICE" >"/proc/$$/autogroup" && AG_OLD=$ag
-  log "session autogroup nice $ag -> $NICE for the run"
-fi
+autogroup_nice "$NICE"
 
 calc() { awk "BEGIN { printf \"%.6g\", ($*) }"; }
 kv() { tr ' ' '\n' <<<"$2" | sed -n "s/^$1=//p"; } # key line: value of key= in loadgen's output

@@ -72,14 +72,14 @@ fi
 PIN=(nice -n "$NICE" taskset -c) # + cpu list + command
 
 # --- processes we start; the trap ends exactly these, by pid -------------------
-WL_PID='' NGX_PID='' LG_PID='' AG_OLD=''
+WL_PID='' NGX_PID='' LG_PID=''
 cleanup() {
   local rc=$?
   trap - EXIT INT TERM
   stop_pid "$LG_PID" INT
   stop_pid "$WL_PID" TERM
   stop_pid "$NGX_PID" TERM
-  [ -z "$AG_OLD" ] || echo "$AG_OLD" >"/proc/$$/autogroup" || true
+  autogroup_restore
   [ "$rc" -eq 0 ] || log "failed (exit $rc); logs in $HOUT"
   exit "$rc"
 }
@@ -87,12 +87,7 @@ trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
-if [ "$NICE" != 0 ] && [ "$(cat /proc/sys/kernel/sched_autogroup_enabled 2>/dev/null)" = 1 ] &&
-  [ -w "/proc/$$/autogroup" ]; then
-  ag=$(awk '{print $3}' "/proc/$$/autogroup")
-  echo "$NICE" >"/proc/$$/autogroup" && AG_OLD=$ag
-  log "session autogroup nice $ag -> $NICE for the run"
-fi
+autogroup_nice "$NICE"
 
 alive() {
   running "$WL_PID" || die "WarpLink (pid $WL_PID) died; see $HOUT/wl.log"

@@ -296,6 +296,19 @@ static void on_readable(conn_t *c, int idx, int64_t *t_now) {
   }
 }
 
+/* One epoll event of connection idx: finish a pending write (then wait for
+ * the response only), read what arrived. */
+static void on_event(conn_t *c, int idx, uint32_t events, int64_t *t_now) {
+  if (events & EPOLLOUT) {
+    if (conn_flush(c, idx) != 0) conn_reset(c, idx);
+    else if (c->woff == c->wlen) {
+      struct epoll_event ev = {.events = EPOLLIN, .data.u32 = (uint32_t)idx};
+      epoll_ctl(epfd, EPOLL_CTL_MOD, c->fd, &ev);
+    }
+  }
+  if (events & (EPOLLIN | EPOLLERR | EPOLLHUP)) on_readable(c, idx, t_now);
+}
+
 static void usage(const char *p) {
   fprintf(stderr,
           "usage: %s -p PORT -k KEYFILE -r RATE [-c CONNS] [-d SECONDS] [-w WARMUP_S]\n"
@@ -441,16 +454,8 @@ int main(int argc, char **argv) {
       if (n < 0 && errno != EINTR) die("epoll_wait");
       for (int e = 0; e < n; e++) {
         int idx = (int)evs[e].data.u32;
-        conn_t *c = &cs[idx];
-        if (evs[e].events & EPOLLOUT) {
-          if (conn_flush(c, idx) != 0) conn_reset(c, idx);
-          else if (c->woff == c->wlen) {
-            struct epoll_event ev = {.events = EPOLLIN, .data.u32 = (uint32_t)idx};
-            epoll_ctl(epfd, EPOLL_CTL_MOD, c->fd, &ev);
-          }
-        }
-        if (evs[e].events & (EPOLLIN | EPOLLERR | EPOLLHUP)) on_readable(c, idx, &t_now);
-        if (!c->busy && n_sent < limit && now_ns() < rec_to) conn_send(c, idx, now_ns(), 1);
+        on_event(&cs[idx], idx, evs[e].events, &t_now);
+        if (!cs[idx].busy && n_sent < limit && now_ns() < rec_to) conn_send(&cs[idx], idx, now_ns(), 1);
       }
     }
     t_end = now_ns();
@@ -509,15 +514,7 @@ int main(int argc, char **argv) {
       if (n < 0 && errno != EINTR) die("epoll_wait");
       for (int e = 0; e < n; e++) {
         int idx = (int)evs[e].data.u32;
-        conn_t *c = &cs[idx];
-        if (evs[e].events & EPOLLOUT) {
-          if (conn_flush(c, idx) != 0) conn_reset(c, idx);
-          else if (c->woff == c->wlen) {
-            struct epoll_event ev = {.events = EPOLLIN, .data.u32 = (uint32_t)idx};
-            epoll_ctl(epfd, EPOLL_CTL_MOD, c->fd, &ev);
-          }
-        }
-        if (evs[e].events & (EPOLLIN | EPOLLERR | EPOLLHUP)) on_readable(c, idx, &t_now);
+        on_event(&cs[idx], idx, evs[e].events, &t_now);
       }
     }
     t_end = now_ns();

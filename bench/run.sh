@@ -70,7 +70,7 @@ if [ "$NPROC" -lt 2 ]; then
 fi
 
 # --- processes we start; the trap ends exactly these, by pid -------------------
-WL_PID='' NGX_PID='' WRK_PID='' AG_OLD=''
+WL_PID='' NGX_PID='' WRK_PID=''
 cleanup() {
   local rc=$?
   trap - EXIT INT TERM
@@ -80,7 +80,7 @@ cleanup() {
   if [ "$rc" -eq 0 ] && [ "${BENCH_KEEP:-0}" != 1 ]; then
     rm -rf "$WORK/data" "$WORK/wl-data"
   fi
-  [ -z "$AG_OLD" ] || echo "$AG_OLD" >"/proc/$$/autogroup" || true
+  autogroup_restore
   [ "$rc" -eq 0 ] || log "failed (exit $rc); logs in $WORK"
   exit "$rc"
 }
@@ -88,12 +88,7 @@ trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
-if [ "$NICE" != 0 ] && [ "$(cat /proc/sys/kernel/sched_autogroup_enabled 2>/dev/null)" = 1 ] &&
-  [ -w "/proc/$$/autogroup" ]; then
-  ag=$(awk '{print $3}' "/proc/$$/autogroup")
-  echo "$NICE" >"/proc/$$/autogroup" && AG_OLD=$ag
-  log "session autogroup nice $ag -> $NICE for the run"
-fi
+autogroup_nice "$NICE"
 
 alive() {
   running "$WL_PID" || die "WarpLink (pid $WL_PID) died; see $WORK/wl.log"

@@ -18,16 +18,11 @@
 #include <string.h>
 #include <isa-l/crc.h>
 
+#include "fuzz_check.h"
 #include "analytics/event.h"
 #include "queue/record.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-#define FUZZ_REQUIRE(cond)                                                                         \
-    do {                                                                                           \
-        if (!(cond))                                                                               \
-            abort();                                                                               \
-    } while (0)
 
 /* Running digest of the delivered records, to compare two readings. */
 typedef struct digest {
