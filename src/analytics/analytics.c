@@ -305,6 +305,11 @@ bool wl_analytics_ready(wl_analytics *a)
     return a->queue != NULL;
 }
 
+const atomic_bool *wl_analytics_busy_flag(const wl_analytics *a)
+{
+    return a && a->thread_started ? &a->metrics.busy : NULL;
+}
+
 /* ---- metrics ------------------------------------------------------------- */
 
 static void counter(wl_buf *out, const char *name, const char *help, const char *type, uint64_t v)

@@ -263,6 +263,8 @@ static int on_record(void *ctx, unsigned partition, const uint8_t *payload, size
 {
     (void)partition;
     wl_worker *w = ctx;
+    if (!w->batch_records)
+        atomic_store_explicit(&w->m->busy, true, memory_order_relaxed);
     w->batch_records++;
     wl_click_event ev;
     if (wl_click_event_decode(payload, len, &ev) != WL_OK || ev.time_ms < 0 ||
@@ -426,7 +428,7 @@ static wl_status commit_pending(wl_worker *w)
     return w->pending_rc;
 }
 
-wl_status wl_worker_step(wl_worker *w)
+static wl_status step(wl_worker *w)
 {
     if (!w->pending) {
         wl_status st = read_batch(w);
@@ -434,6 +436,13 @@ wl_status wl_worker_step(wl_worker *w)
             return st;
     }
     return commit_pending(w);
+}
+
+wl_status wl_worker_step(wl_worker *w)
+{
+    wl_status st = step(w);
+    atomic_store_explicit(&w->m->busy, false, memory_order_relaxed);
+    return st;
 }
 
 /* Sleeps ms in short slices, returning early when *stop is raised. */
@@ -467,7 +476,7 @@ wl_status wl_worker_run(wl_worker *w, const atomic_bool *stop, unsigned max_fail
      * is dropped whole and re-read by the next worker. */
     if (!w->pending)
         return WL_OK;
-    wl_status st = commit_pending(w);
+    wl_status st = wl_worker_step(w); /* commits the pending batch, reads nothing */
     return w->pending ? st : WL_OK;
 }
 
@@ -548,6 +557,7 @@ void wl_worker_close(wl_worker *w)
 {
     if (!w)
         return;
+    atomic_store_explicit(&w->m->busy, false, memory_order_relaxed);
     keys_abandon(w);
     for (int i = 0; i < MAX_DAY_KEYS; i++)
         wl_visitor_key_wipe(&w->keys[i].key);

@@ -3,9 +3,13 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "analytics/analytics.h"
 #include "api/app.h"
 #include "cli/cli.h"
 #include "core/log.h"
+
+/* A loop polling this rarely would add more latency than it saves CPU. */
+#define COALESCE_US_MAX 10000u
 
 static wl_server *running;
 
@@ -16,9 +20,12 @@ static void on_stop_signal(int sig)
         wl_server_stop(running); /* async-signal-safe: an atomic store and write()s */
 }
 
-static wl_server_config server_config(const wl_config *cfg, const char *host, unsigned port)
+static wl_server_config server_config(const wl_config *cfg, const wl_app *app, const char *host,
+                                      unsigned port)
 {
     return (wl_server_config){
+        .coalesce_while = wl_analytics_busy_flag(app->analytics),
+        .coalesce_us = cfg->coalesce_us,
         .listen_host = host,
         .listen_port = port,
         .threads = cfg->threads,
@@ -41,6 +48,10 @@ int wl_cli_serve(int argc, char **argv)
         fprintf(stderr, "warplink: serve takes no arguments ('%s')\n", argv[0]);
         return 2;
     }
+    if (cfg.coalesce_us > COALESCE_US_MAX) {
+        fprintf(stderr, "warplink: --coalesce-us must be at most %u (10 ms)\n", COALESCE_US_MAX);
+        return 2;
+    }
     char host[256], err[512];
     unsigned port;
     if (wl_config_listen_parts(&cfg, host, sizeof(host), &port) != WL_OK) {
@@ -52,7 +63,7 @@ int wl_cli_serve(int argc, char **argv)
         fprintf(stderr, "warplink: %s\n", err);
         return 1;
     }
-    wl_server_config sc = server_config(&cfg, host, port);
+    wl_server_config sc = server_config(&cfg, &app, host, port);
     wl_server *srv;
     wl_status st = wl_server_new(&sc, &app.hooks, &srv);
     if (st != WL_OK) {

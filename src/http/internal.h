@@ -136,7 +136,7 @@ struct wl_server {
     offload_pool pool;
     atomic_bool stopping;
     atomic_uint open_conns;
-    atomic_uint_fast64_t accepted, rejected_full, timeouts, parse_errors;
+    atomic_uint_fast64_t accepted, rejected_full, timeouts, parse_errors, coalesced_waits;
 };
 
 /* conn.c */

@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
+#include <sys/prctl.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "core/clock.h"
@@ -247,10 +249,34 @@ static bool loop_done(wl_loop *loop)
     return loop->now_ms >= loop->drain_deadline_ms && !loop_has_paused(loop);
 }
 
+/* Waits for events, up to timeout_ms. While the server's coalesce flag is
+ * up (the analytics worker has work on this machine), a loop with nothing
+ * ready does not block in epoll_wait: it sleeps coalesce_us and polls. A
+ * request that arrives meanwhile waits up to that long, but it no longer
+ * wakes the loop by itself: on the VMs we measure, such a cross-CPU wake-up
+ * into a core where the worker runs cost the loop as much CPU again as the
+ * request (docs/OPERATIONS.md, "Sizing"), while a timer wake-up on the
+ * loop's own core does not. Under load the poll finds work at once and no
+ * sleep happens; idle, the loop blocks as usual once the flag drops. */
+static int loop_wait(wl_loop *loop, struct epoll_event *evs, int timeout_ms)
+{
+    const wl_server_config *cfg = &loop->srv->cfg;
+    if (!timeout_ms || !cfg->coalesce_us || !cfg->coalesce_while ||
+        !atomic_load_explicit(cfg->coalesce_while, memory_order_relaxed))
+        return epoll_wait(loop->epfd, evs, MAX_EVENTS, timeout_ms);
+    int n = epoll_wait(loop->epfd, evs, MAX_EVENTS, 0);
+    if (n != 0)
+        return n;
+    struct timespec ts = {0, (long)cfg->coalesce_us * 1000L};
+    nanosleep(&ts, NULL); /* EINTR: poll early, no harm */
+    atomic_fetch_add_explicit(&loop->srv->coalesced_waits, 1, memory_order_relaxed);
+    return epoll_wait(loop->epfd, evs, MAX_EVENTS, 0);
+}
+
 static void loop_iterate(wl_loop *loop, struct epoll_event *evs)
 {
     int timeout = wl_node_linked(&loop->ready) ? 0 : SWEEP_INTERVAL_MS;
-    int n = epoll_wait(loop->epfd, evs, MAX_EVENTS, timeout);
+    int n = loop_wait(loop, evs, timeout);
     loop->now_ms = wl_mono_ms();
     for (int i = 0; i < n; i++) {
         void *p = evs[i].data.ptr;
@@ -276,6 +302,8 @@ static void *loop_main(void *arg)
     const wl_server_hooks *h = loop->srv->hooks;
     loop->tctx = h->thread_init ? h->thread_init(h->ctx, true, loop->index) : NULL;
     struct epoll_event evs[MAX_EVENTS];
+    if (loop->srv->cfg.coalesce_us) /* sleep coalesce_us, not up to 50 us more */
+        prctl(PR_SET_TIMERSLACK, 1000UL);
     loop->now_ms = wl_mono_ms();
     if (atomic_load(&loop->srv->stopping))
         loop_begin_drain(loop);
@@ -325,6 +353,7 @@ void wl_server_stats_get(wl_server *srv, wl_server_stats *out)
     out->open = atomic_load_explicit(&srv->open_conns, memory_order_relaxed);
     out->timeouts = atomic_load_explicit(&srv->timeouts, memory_order_relaxed);
     out->parse_errors = atomic_load_explicit(&srv->parse_errors, memory_order_relaxed);
+    out->coalesced_waits = atomic_load_explicit(&srv->coalesced_waits, memory_order_relaxed);
 }
 
 void wl_server_free(wl_server *srv)

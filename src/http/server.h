@@ -21,6 +21,11 @@
  * leaves the server (the Redis AOF-in-beforeSleep pattern). Writes are tried
  * first; EPOLLOUT wakes us only when the socket buffer was full.
  *
+ * While another thread of the process has CPU work to do (the analytics
+ * worker raises wl_server_config.coalesce_while), an idle loop polls every
+ * coalesce_us instead of sleeping until the next request: it trades that much
+ * latency for not preempting the worker once per request (server.c).
+ *
  * SIGTERM/SIGINT (wl_server_stop): listening sockets close, idle
  * connections close, requests already received are answered with
  * "Connection: close", and the loops exit when no connection is left or the
@@ -29,6 +34,7 @@
 #define WL_HTTP_SERVER_H
 
 #include <netinet/in.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -96,6 +102,12 @@ typedef struct wl_server_config {
     unsigned header_timeout_ms;
     unsigned idle_timeout_ms;
     unsigned drain_timeout_ms;
+    /* Wake-up coalescing: while *coalesce_while is true, a loop with nothing
+     * to do sleeps coalesce_us and polls again instead of blocking until a
+     * request wakes it (server.c, loop_wait). NULL or 0 us: never. The flag
+     * must outlive the server; another thread (the analytics worker) sets it. */
+    const atomic_bool *coalesce_while;
+    unsigned coalesce_us;
 } wl_server_config;
 
 typedef struct wl_server_stats {
@@ -104,6 +116,7 @@ typedef struct wl_server_stats {
     uint64_t open;          /* currently open */
     uint64_t timeouts;      /* closed by header or idle timeout */
     uint64_t parse_errors;
+    uint64_t coalesced_waits; /* timed polls instead of blocking waits */
 } wl_server_stats;
 
 /* Binds the listening sockets (so the port is known and errors surface

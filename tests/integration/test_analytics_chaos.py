@@ -26,6 +26,7 @@ import time
 from analyticsutil import (SLOW, TSCALE, Flood, Owner, Worker, clicks, day_offset, faketime_env,
                            figure,
                            metrics, scaled, total, wait_as_of, wait_counted)
+from conftest import run_cli
 from helpers import metric_value
 
 FAST_WORKER = ["--batch-max", "64", "--batch-wait-ms", "20"]
@@ -325,3 +326,72 @@ def test_day_boundary_utc(server_factory):
     assert o.stats(key, day2, day2)["clicks"] == 1
     # the same visitor on two days: at least one visitor, at most two
     assert 1 <= doc["unique_visitors"] <= 2, doc
+
+
+def coalesced_waits(port):
+    v = metric_value(metrics(port), "warplink_loop_coalesced_waits_total")
+    assert v is not None, "warplink_loop_coalesced_waits_total missing from /metrics"
+    return v
+
+
+def catch_up_backlog(server_factory, coalesce_us):
+    """A backlog of clicks queued by a server without worker, then consumed
+    by the in-server worker of a server restarted on the same data dir with
+    --coalesce-us coalesce_us, under a light paced flood (so the loops keep
+    waking up and deciding how to wait). Returns (server, owner, key, timed
+    polls seen by the time the backlog was counted, clicks counted)."""
+    data = server_factory.data_dir()
+    s = server_factory.start(data_dir=data, opts={"worker": "off"})
+    o = Owner(s, f"coalesce{coalesce_us}")
+    key = o.link()
+    n = scaled(6000, 2000)
+    flood = Flood(s.port, key, threads=3, max_requests=n, max_seconds=60).start()
+    flood.wait_sent(n, 60)
+    flood.stop()
+    assert flood.ok302 == n, flood.summary()
+    assert s.stop() == 0
+    s2 = server_factory.start(data_dir=data,
+                              opts={"coalesce_us": coalesce_us, "batch_max": 64})
+    o.rebind(s2)
+    light = Flood(s2.port, key, threads=1, max_seconds=60, pace=0.001).start()
+    try:
+        wait_counted(lambda: o.stats(key), n, timeout=60, value=lambda d: min(total(d), n))
+        during = coalesced_waits(s2.port)
+    finally:
+        light.stop()
+    assert light.ok302 == light.sent, light.summary()
+    wait_counted(lambda: o.stats(key), n + light.ok302, timeout=60)
+    return s2, o, key, during, n + light.ok302
+
+
+def test_loops_coalesce_wakeups_while_the_worker_catches_up(server_factory):
+    """--coalesce-us (server.h): while the in-server worker works through a
+    backlog, a loop with nothing to do polls on a timer instead of blocking,
+    and stops doing so once the worker is idle again; redirects stay exact."""
+    s, o, key, during, n = catch_up_backlog(server_factory, 100)
+    figure("chaos/coalesce: timed polls while catching up a backlog", f"{during} ({n} clicks)")
+    assert during > 0, "the loops never coalesced while the worker was busy"
+    # Everything is counted and nothing new arrives: once the worker's step
+    # has ended its flag is down and the count stops moving. With the flag
+    # stuck up two idle loops would add ~2,000 polls per 100 ms window.
+    stable, deadline = False, time.monotonic() + 10 * TSCALE
+    last = coalesced_waits(s.port)
+    while not stable and time.monotonic() < deadline:
+        time.sleep(0.1)  # the observation window, not a synchronisation
+        now = coalesced_waits(s.port)
+        stable, last = now == last, now
+    assert stable, f"loops kept polling with the worker idle ({last} polls)"
+    assert clicks(s.port, key, 20) == [302] * 20
+    wait_counted(lambda: o.stats(key), n + 20)
+
+
+def test_coalesce_off(server_factory):
+    s, _, _, during, _ = catch_up_backlog(server_factory, 0)
+    assert during == 0 and coalesced_waits(s.port) == 0
+
+
+def test_coalesce_us_bounds(server_factory):
+    r = run_cli(["serve", "--coalesce-us", "10001", "--data-dir",
+                 str(server_factory.data_dir())])
+    assert r.returncode == 2
+    assert "--coalesce-us must be at most 10000" in r.stderr
