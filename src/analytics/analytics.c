@@ -305,9 +305,9 @@ bool wl_analytics_ready(wl_analytics *a)
     return a->queue != NULL;
 }
 
-const atomic_bool *wl_analytics_busy_flag(const wl_analytics *a)
+const atomic_int *wl_analytics_busy_cpu(const wl_analytics *a)
 {
-    return a && a->thread_started ? &a->metrics.busy : NULL;
+    return a && a->thread_started ? &a->metrics.busy_cpu : NULL;
 }
 
 /* ---- metrics ------------------------------------------------------------- */

@@ -51,10 +51,10 @@ void wl_analytics_close(wl_analytics *a);
 /* A producer for loop thread `partition`. */
 wl_status wl_analytics_clicks_open(wl_analytics *a, unsigned partition, wl_clicks **out);
 bool wl_analytics_ready(wl_analytics *a);
-/* The flag the worker thread raises while it works on clicks (worker.h,
- * wl_worker_metrics.busy), for wl_server_config.coalesce_while; NULL when
- * this process runs no worker (a is NULL or --no-worker). Lives as long as a. */
-const atomic_bool *wl_analytics_busy_flag(const wl_analytics *a);
+/* Where the worker thread works on clicks (worker.h, wl_worker_metrics.
+ * busy_cpu), for wl_server_config.coalesce_cpu; NULL when this process
+ * runs no worker (a is NULL or --no-worker). Lives as long as a. */
+const atomic_int *wl_analytics_busy_cpu(const wl_analytics *a);
 /* Appends the queue's metrics (warplink_click_events_published_total,
  * ..._dropped_total, warplink_queue_disk_bytes, warplink_queue_fsyncs_total,
  * warplink_queue_lag_seconds: always) and, when the worker thread runs, the

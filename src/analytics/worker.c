@@ -32,6 +32,7 @@
 #include "analytics/worker.h"
 
 #include <errno.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -63,8 +64,9 @@
  * redirects/s fell further behind with 1 s steps and held a 2-5 s lag with
  * 3 s ones (the longer step folds more clicks into each row it commits). */
 #define CATCHUP_MS 3000
-#define MEMO_SLOTS 256   /* per memo; a power of two */
-#define REF_MEMO_MAX 256 /* longer referrers are parsed every time */
+#define MEMO_SLOTS 256      /* per memo; a power of two */
+#define REF_MEMO_MAX 256    /* longer referrers are parsed every time */
+#define BUSY_CPU_EVERY 1024 /* records between checks of the worker's CPU */
 
 const double wl_worker_commit_bounds[WL_WORKER_COMMIT_BUCKETS] = {0.001, 0.0025, 0.005, 0.01, 0.025,
                                                                   0.05,  0.1,    0.25,  1.0,  5.0};
@@ -259,12 +261,19 @@ static void add_visitor(wl_worker *w, const wl_click_event *ev, wl_click_facts *
     f->has_visitor = true;
 }
 
+/* Publishes that this step is working, and where (worker.h, busy_cpu). */
+static void note_busy_cpu(wl_worker *w)
+{
+    int cpu = sched_getcpu();
+    atomic_store_explicit(&w->m->busy_cpu, cpu >= 0 ? cpu + 1 : 0, memory_order_relaxed);
+}
+
 static int on_record(void *ctx, unsigned partition, const uint8_t *payload, size_t len)
 {
     (void)partition;
     wl_worker *w = ctx;
-    if (!w->batch_records)
-        atomic_store_explicit(&w->m->busy, true, memory_order_relaxed);
+    if (w->batch_records % BUSY_CPU_EVERY == 0)
+        note_busy_cpu(w);
     w->batch_records++;
     wl_click_event ev;
     if (wl_click_event_decode(payload, len, &ev) != WL_OK || ev.time_ms < 0 ||
@@ -405,6 +414,8 @@ static wl_status commit_pending(wl_worker *w)
         .as_of_ms = w->pending_as_of,
         .now_ms = now,
     };
+    if (w->batch_records)
+        note_busy_cpu(w); /* the commit is the longest part; the thread may have moved */
     int64_t t0 = wl_mono_ns();
     wl_status st = wl_astore_apply(w->store, &b);
     if (st != WL_OK) {
@@ -441,7 +452,7 @@ static wl_status step(wl_worker *w)
 wl_status wl_worker_step(wl_worker *w)
 {
     wl_status st = step(w);
-    atomic_store_explicit(&w->m->busy, false, memory_order_relaxed);
+    atomic_store_explicit(&w->m->busy_cpu, 0, memory_order_relaxed);
     return st;
 }
 
@@ -557,7 +568,7 @@ void wl_worker_close(wl_worker *w)
 {
     if (!w)
         return;
-    atomic_store_explicit(&w->m->busy, false, memory_order_relaxed);
+    atomic_store_explicit(&w->m->busy_cpu, 0, memory_order_relaxed);
     keys_abandon(w);
     for (int i = 0; i < MAX_DAY_KEYS; i++)
         wl_visitor_key_wipe(&w->keys[i].key);

@@ -46,10 +46,11 @@ typedef struct wl_worker_metrics {
     _Atomic uint64_t commit_ns_sum;
     _Atomic uint64_t commit_hist[WL_WORKER_COMMIT_BUCKETS + 1]; /* non-cumulative; +Inf last */
     _Atomic uint64_t restarts; /* maintained by the supervisor (analytics.c) */
-    /* Raised while a step works on records (from the first one read to its
-     * commit), lowered when the step ends or the worker closes: the HTTP
-     * loops coalesce their wake-ups meanwhile (wl_server_config). */
-    atomic_bool busy;
+    /* 0 unless a step works on records (from the first one read to its
+     * commit); then 1 + the CPU the worker was last seen on (updated every
+     * BUSY_CPU_EVERY records and at the commit). The HTTP loop on that CPU
+     * coalesces its wake-ups meanwhile (wl_server_config.coalesce_cpu). */
+    atomic_int busy_cpu;
 } wl_worker_metrics;
 
 typedef struct wl_worker_config {

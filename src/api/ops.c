@@ -68,7 +68,8 @@ static void render_server(wl_server *srv, wl_buf *out)
     gauge(out, "warplink_http_parse_errors_total", "Requests rejected by the parser.", "counter",
           ss.parse_errors);
     gauge(out, "warplink_loop_coalesced_waits_total",
-          "Timed polls of idle event loops while the analytics worker was busy (--coalesce-us).",
+          "Timed polls of an idle event loop on the CPU of the busy analytics worker "
+          "(--coalesce-us).",
           "counter", ss.coalesced_waits);
 }
 

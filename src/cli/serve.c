@@ -24,7 +24,7 @@ static wl_server_config server_config(const wl_config *cfg, const wl_app *app, c
                                       unsigned port)
 {
     return (wl_server_config){
-        .coalesce_while = wl_analytics_busy_flag(app->analytics),
+        .coalesce_cpu = wl_analytics_busy_cpu(app->analytics),
         .coalesce_us = cfg->coalesce_us,
         .listen_host = host,
         .listen_port = port,

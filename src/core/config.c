@@ -51,8 +51,8 @@ static const opt options[] = {
     {"worker", S, T_BOOL, F(worker), "on",
      "run the analytics worker inside serve (--no-worker: run `warplink worker`)"},
     {"coalesce-us", S, T_UINT, F(coalesce_us), "100",
-     "while the in-process worker is busy, idle loops poll every N us instead of waking per "
-     "request (0: off)"},
+     "while the in-process worker is busy, the idle loop on its CPU polls every N us instead of "
+     "waking per request (0: off)"},
     {"log-level", S | W | A, T_STR, F(log_level), "info", "debug, info, warn or error"},
     {"queue-budget", S, T_SIZE, F(queue_budget_bytes), "1G",
      "disk budget of the click queue; beyond it clicks are dropped and counted"},

@@ -116,6 +116,7 @@ struct wl_loop {
     bool draining;
     int64_t drain_deadline_ms;
     unsigned nconns;
+    unsigned idle_polls; /* timed polls in a row that found nothing (server.c) */
 };
 
 typedef struct offload_pool {

@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <netdb.h>
 #include <netinet/tcp.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/epoll.h>
@@ -18,6 +19,8 @@
 #define MAX_EVENTS 256
 #define MAX_ACCEPTS_PER_WAKEUP 64
 #define SWEEP_INTERVAL_MS 250
+/* empty timed polls in a row after which a coalescing loop blocks again */
+#define COALESCE_IDLE_POLLS 8
 
 #define BUSY_BODY                                                                                  \
     "{\"type\":\"/problems/overloaded\",\"title\":\"Service Unavailable\",\"status\":503,"         \
@@ -249,28 +252,46 @@ static bool loop_done(wl_loop *loop)
     return loop->now_ms >= loop->drain_deadline_ms && !loop_has_paused(loop);
 }
 
-/* Waits for events, up to timeout_ms. While the server's coalesce flag is
- * up (the analytics worker has work on this machine), a loop with nothing
- * ready does not block in epoll_wait: it sleeps coalesce_us and polls. A
- * request that arrives meanwhile waits up to that long, but it no longer
- * wakes the loop by itself: on the VMs we measure, such a cross-CPU wake-up
- * into a core where the worker runs cost the loop as much CPU again as the
- * request (docs/OPERATIONS.md, "Sizing"), while a timer wake-up on the
- * loop's own core does not. Under load the poll finds work at once and no
- * sleep happens; idle, the loop blocks as usual once the flag drops. */
+/* True when another thread works on this loop's CPU (coalesce_cpu). */
+static bool loop_should_coalesce(const wl_server_config *cfg)
+{
+    if (!cfg->coalesce_us || !cfg->coalesce_cpu)
+        return false;
+    int busy = atomic_load_explicit(cfg->coalesce_cpu, memory_order_relaxed);
+    return busy && busy - 1 == sched_getcpu(); /* glibc reads rseq: no syscall */
+}
+
+/* Waits for events, up to timeout_ms. While the analytics worker works on
+ * this loop's CPU, a loop with nothing ready does not block in epoll_wait:
+ * it sleeps coalesce_us and polls. A request that arrives meanwhile waits up
+ * to that long, but it no longer wakes the loop by itself: on the VMs we
+ * measure, such a cross-CPU wake-up that preempts the worker cost the loop
+ * as much CPU again as the request (docs/OPERATIONS.md, "Sizing"), while a
+ * timer wake-up on the loop's own core does not. Under load the poll finds
+ * work at once and no sleep happens. After COALESCE_IDLE_POLLS polls in a
+ * row found nothing the loop blocks as usual until a request comes (one
+ * wake-up then, instead of a timer that takes CPU from the worker and from
+ * anything else on the core while no one is asking); likewise once the
+ * worker is idle or on another CPU. */
 static int loop_wait(wl_loop *loop, struct epoll_event *evs, int timeout_ms)
 {
     const wl_server_config *cfg = &loop->srv->cfg;
-    if (!timeout_ms || !cfg->coalesce_us || !cfg->coalesce_while ||
-        !atomic_load_explicit(cfg->coalesce_while, memory_order_relaxed))
-        return epoll_wait(loop->epfd, evs, MAX_EVENTS, timeout_ms);
-    int n = epoll_wait(loop->epfd, evs, MAX_EVENTS, 0);
-    if (n != 0)
-        return n;
-    struct timespec ts = {0, (long)cfg->coalesce_us * 1000L};
-    nanosleep(&ts, NULL); /* EINTR: poll early, no harm */
-    atomic_fetch_add_explicit(&loop->srv->coalesced_waits, 1, memory_order_relaxed);
-    return epoll_wait(loop->epfd, evs, MAX_EVENTS, 0);
+    int n;
+    if (!timeout_ms || loop->idle_polls >= COALESCE_IDLE_POLLS || !loop_should_coalesce(cfg)) {
+        n = epoll_wait(loop->epfd, evs, MAX_EVENTS, timeout_ms);
+    } else if ((n = epoll_wait(loop->epfd, evs, MAX_EVENTS, 0)) == 0) {
+        struct timespec ts = {0, (long)cfg->coalesce_us * 1000L};
+        nanosleep(&ts, NULL); /* EINTR: poll early, no harm */
+        atomic_fetch_add_explicit(&loop->srv->coalesced_waits, 1, memory_order_relaxed);
+        n = epoll_wait(loop->epfd, evs, MAX_EVENTS, 0);
+        if (n == 0) {
+            loop->idle_polls++;
+            return 0;
+        }
+    }
+    if (n > 0)
+        loop->idle_polls = 0;
+    return n;
 }
 
 static void loop_iterate(wl_loop *loop, struct epoll_event *evs)

@@ -21,10 +21,11 @@
  * leaves the server (the Redis AOF-in-beforeSleep pattern). Writes are tried
  * first; EPOLLOUT wakes us only when the socket buffer was full.
  *
- * While another thread of the process has CPU work to do (the analytics
- * worker raises wl_server_config.coalesce_while), an idle loop polls every
- * coalesce_us instead of sleeping until the next request: it trades that much
- * latency for not preempting the worker once per request (server.c).
+ * While another thread of the process has CPU work to do on a loop's CPU
+ * (the analytics worker: wl_server_config.coalesce_cpu), that loop, when
+ * idle, polls every coalesce_us instead of sleeping until the next request:
+ * it trades that much latency for not preempting the worker once per
+ * request (server.c).
  *
  * SIGTERM/SIGINT (wl_server_stop): listening sockets close, idle
  * connections close, requests already received are answered with
@@ -102,11 +103,12 @@ typedef struct wl_server_config {
     unsigned header_timeout_ms;
     unsigned idle_timeout_ms;
     unsigned drain_timeout_ms;
-    /* Wake-up coalescing: while *coalesce_while is true, a loop with nothing
-     * to do sleeps coalesce_us and polls again instead of blocking until a
-     * request wakes it (server.c, loop_wait). NULL or 0 us: never. The flag
-     * must outlive the server; another thread (the analytics worker) sets it. */
-    const atomic_bool *coalesce_while;
+    /* Wake-up coalescing: while *coalesce_cpu is 1 + the CPU a loop runs on,
+     * that loop, with nothing to do, sleeps coalesce_us and polls again
+     * instead of blocking until a request wakes it (server.c, loop_wait).
+     * 0 there, a NULL pointer or 0 us: never. The value must outlive the
+     * server; another thread (the analytics worker) sets it. */
+    const atomic_int *coalesce_cpu;
     unsigned coalesce_us;
 } wl_server_config;
 

@@ -133,19 +133,22 @@ class _Drain(threading.Thread):
 
 class Server:
     def __init__(self, data_dir, opts=None, env=None, public_url=PUBLIC_URL,
-                 use_flags=True):
+                 use_flags=True, cpus=None):
         self.data_dir = Path(data_dir)
         self.opts = dict(DEFAULT_OPTS)
         self.opts.update(opts or {})
         self.env = env or {}
         self.public_url = public_url
         self.use_flags = use_flags
+        self.cpus = cpus  # a taskset CPU list: run the server (all its threads) there
         self.proc = None
         self.port = None
         self.signalled = False
 
     def argv(self):
         args = [warplink_bin(), "serve"]
+        if self.cpus is not None:
+            args = ["taskset", "-c", str(self.cpus)] + args
         if self.use_flags:
             args += ["--listen", "127.0.0.1:0", "--data-dir", str(self.data_dir)]
             if self.public_url is not None:
