@@ -50,7 +50,7 @@ static const opt options[] = {
      "capture clicks for analytics (off: no click queue and no worker)"},
     {"worker", S, T_BOOL, F(worker), "on",
      "run the analytics worker inside serve (--no-worker: run `warplink worker`)"},
-    {"coalesce-us", S, T_UINT, F(coalesce_us), "100",
+    {"coalesce-us", S, T_UINT, F(coalesce_us), "0",
      "while the in-process worker is busy, the idle loop on its CPU polls every N us instead of "
      "waking per request (0: off)"},
     {"log-level", S | W | A, T_STR, F(log_level), "info", "debug, info, warn or error"},

@@ -267,7 +267,7 @@ static bool loop_should_coalesce(const wl_server_config *cfg)
  * to that long, but it no longer wakes the loop by itself: on the VMs we
  * measure, such a cross-CPU wake-up that preempts the worker cost the loop
  * as much CPU again as the request (docs/OPERATIONS.md, "Sizing"), while a
- * timer wake-up on the loop's own core does not. Under load the poll finds
+ * timer wake-up on the loop's own core costs less. Under load the poll finds
  * work at once and no sleep happens. After COALESCE_IDLE_POLLS polls in a
  * row found nothing the loop blocks as usual until a request comes (one
  * wake-up then, instead of a timer that takes CPU from the worker and from
