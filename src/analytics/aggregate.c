@@ -335,16 +335,13 @@ static int u32_cmp(const void *pa, const void *pb)
     return (a > b) - (a < b);
 }
 
-int wl_agg_sketch_merge(const wl_agg_day *d, const uint8_t *blob, size_t len,
-                        uint8_t out[WL_AGG_SKETCH_MAX], size_t *out_len)
+int wl_agg_sketch_sparse(const wl_agg_day *d, uint8_t out[WL_AGG_SKETCH_MAX], size_t *out_len)
 {
-    if (d->nvisitors > SPARSE_MAX ||
-        (len && (len < 4 || blob[0] != WL_HLL_VERSION || blob[1] != 1)))
+    if (d->nvisitors > SPARSE_MAX)
         return -1;
-    size_t n = len ? (size_t)blob[2] << 8 | blob[3] : 0;
-    if (len && len != 4 + 3 * n)
-        return -1;
-    /* the batch's (index << 8 | rank), sorted: per index the largest rank last */
+    if (!d->nvisitors)
+        return 0;
+    /* (index << 8 | rank), sorted: per index the largest rank last */
     uint32_t add[SPARSE_MAX];
     for (uint32_t i = 0; i < d->nvisitors; i++) {
         uint64_t h = d->visitors[i], rest = h << HLL_P;
@@ -352,31 +349,14 @@ int wl_agg_sketch_merge(const wl_agg_day *d, const uint8_t *blob, size_t len,
         add[i] = (uint32_t)(h >> (64 - HLL_P)) << 8 | rank;
     }
     qsort(add, d->nvisitors, sizeof(add[0]), u32_cmp);
-    const uint8_t *e = blob + 4;
     uint8_t *o = out + 4;
-    size_t i = 0, j = 0, m = 0;
-    long prev = -1;
-    bool changed = false;
-    while (i < n || j < d->nvisitors) {
-        uint32_t si = i < n ? (uint32_t)e[3 * i] << 8 | e[3 * i + 1] : UINT32_MAX;
-        if (i < n &&
-            ((long)si <= prev || si >= 1u << HLL_P || !e[3 * i + 2] || e[3 * i + 2] > HLL_MAX_RANK))
-            return -1; /* malformed: hll.h says how */
-        uint32_t ai = j < d->nvisitors ? add[j] >> 8 : UINT32_MAX;
-        uint32_t idx = si < ai ? si : ai, rank = 0;
-        if (si == idx)
-            rank = e[3 * i++ + 2];
+    size_t m = 0;
+    for (uint32_t j = 0; j < d->nvisitors; m++, o += 3) {
+        uint32_t idx = add[j] >> 8, rank = 0;
         for (; j < d->nvisitors && add[j] >> 8 == idx; j++)
-            if ((add[j] & 0xff) > rank)
-                rank = add[j] & 0xff, changed = true;
-        if (++m > SPARSE_MAX)
-            return -1; /* the merged sketch is dense */
+            rank = add[j] & 0xff; /* sorted: the last is the largest */
         o[0] = (uint8_t)(idx >> 8), o[1] = (uint8_t)idx, o[2] = (uint8_t)rank;
-        o += 3;
-        prev = (long)idx;
     }
-    if (!changed)
-        return 0;
     out[0] = WL_HLL_VERSION, out[1] = 1, out[2] = (uint8_t)(m >> 8), out[3] = (uint8_t)m;
     *out_len = 4 + 3 * m;
     return 1;

@@ -149,20 +149,16 @@ wl_status wl_agg_add(wl_agg *a, const wl_click_facts *f);
 void wl_agg_sort_days(const wl_agg_day **rows, size_t n);
 void wl_agg_sort_dims(const wl_agg_dim **rows, size_t n);
 
-/* Largest output of wl_agg_sketch_merge(): a sparse sketch one register
+/* Largest output of wl_agg_sketch_sparse(): a sparse sketch one register
  * short of the size where the dense encoding wins (hll.h). */
 #define WL_AGG_SKETCH_MAX 4096
 
-/* Fast path for merging d's visitors into a stored sketch in the sparse
- * serialised form of hll.h (blob NULL / len 0: no stored sketch), without
- * expanding it to 4096 registers. Returns 0 when the stored sketch already
- * counts every visitor (nothing to write), 1 with the merged sketch in
- * out[0..*out_len) (sparse, byte for byte what wl_hll_serialize writes), or
- * -1 when the fast path does not apply (a dense or malformed stored sketch,
- * a merged sketch that would be dense, or more visitors than it handles):
- * the caller then uses hll.h. */
-int wl_agg_sketch_merge(const wl_agg_day *d, const uint8_t *blob, size_t len,
-                        uint8_t out[WL_AGG_SKETCH_MAX], size_t *out_len);
+/* Fast path for the sketch of d's visitors alone (the batch's; the store
+ * merges it with the stored one, hll.h wl_hll_union_serialized) without a
+ * 4096-register wl_hll: returns 1 with it in out[0..*out_len) (sparse, byte
+ * for byte what wl_hll_serialize writes), 0 when d has no visitors, or -1
+ * when it has more than a sparse sketch holds: the caller then uses hll.h. */
+int wl_agg_sketch_sparse(const wl_agg_day *d, uint8_t out[WL_AGG_SKETCH_MAX], size_t *out_len);
 
 /* ---- days --------------------------------------------------------------- */
 

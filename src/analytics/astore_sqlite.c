@@ -357,7 +357,7 @@ static wl_status put_rows(sq_astore *s, bool dims, size_t n)
 /* Writes the serialised sketch of d's visitors (the batch's) to out. */
 static wl_status batch_sketch(const wl_agg_day *d, uint8_t out[WL_HLL_MAX_SERIALIZED], size_t *len)
 {
-    if (wl_agg_sketch_merge(d, NULL, 0, out, len) == 1)
+    if (wl_agg_sketch_sparse(d, out, len) == 1)
         return WL_OK; /* few visitors: sparse, without a 4 KiB sketch */
     wl_hll h;
     wl_hll_init(&h);
