@@ -280,7 +280,9 @@ static int loop_wait(wl_loop *loop, struct epoll_event *evs, int timeout_ms)
     if (!timeout_ms || loop->idle_polls >= COALESCE_IDLE_POLLS || !loop_should_coalesce(cfg)) {
         n = epoll_wait(loop->epfd, evs, MAX_EVENTS, timeout_ms);
     } else if ((n = epoll_wait(loop->epfd, evs, MAX_EVENTS, 0)) == 0) {
-        struct timespec ts = {0, (long)cfg->coalesce_us * 1000L};
+        /* any value works here; serve caps it at 10 ms (tv_nsec must stay < 1e9) */
+        struct timespec ts = {(time_t)(cfg->coalesce_us / 1000000u),
+                              (long)(cfg->coalesce_us % 1000000u) * 1000L};
         nanosleep(&ts, NULL); /* EINTR: poll early, no harm */
         atomic_fetch_add_explicit(&loop->srv->coalesced_waits, 1, memory_order_relaxed);
         n = epoll_wait(loop->epfd, evs, MAX_EVENTS, 0);
