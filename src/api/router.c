@@ -57,12 +57,14 @@ static bool match_links(wl_slice path, wl_http_method mth, route_match *m)
             set(m, WL_ROUTE_LINKS_CREATE, true, "GET, POST", mth == WL_HTTP_POST);
         return true;
     }
-    if (seg_eq(path, "/links/custom")) {
-        set(m, WL_ROUTE_LINKS_CUSTOM, true, "POST", mth == WL_HTTP_POST);
-        return true;
-    }
     if (!has_prefix(path, "/links/", &rest))
         return false;
+    /* "custom" is a valid alias, so only POST /links/custom creates; GET and
+     * DELETE fall through to the link named "custom" like any other key. */
+    if (seg_eq(path, "/links/custom") && mth != WL_HTTP_GET && mth != WL_HTTP_DELETE) {
+        set(m, WL_ROUTE_LINKS_CUSTOM, true, "GET, POST, DELETE", mth == WL_HTTP_POST);
+        return true;
+    }
     const char *slash = memchr(rest.ptr, '/', rest.len);
     if (!slash) {
         m->arg = rest;

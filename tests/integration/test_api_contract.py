@@ -1,0 +1,40 @@
+"""Deviations from /work/shared/API.md (and the HTTP rules it relies on) found
+by the API audit: one test per fix, each failing on the code before it."""
+
+import pytest
+
+from authutil import Api, assert_link, assert_problem, long_url
+from helpers import Conn, build_request
+from helpers import assert_problem as assert_raw_problem
+
+# Several failed logins on purpose; the limiter has its own tests.
+OPTS = {"login_rate": 100000, "login_burst": 100000}
+
+
+@pytest.fixture(scope="module")
+def api(module_factory):
+    return Api(module_factory.start(opts=OPTS))
+
+
+def test_alias_custom_is_readable_and_deletable_by_its_owner(api):
+    owner, other = api.new_user("own"), api.new_user("oth")
+    url = long_url("custom-alias")
+    r = api.custom(url, "custom", token=owner.token)
+    assert r.status_code == 201, r.text
+
+    r = api.req("GET", "/links/custom", token=owner.token)
+    assert r.status_code == 200, r.text
+    assert_link(r.json(), url)
+    assert r.json()["key"] == "custom"
+    assert_problem(api.req("GET", "/links/custom", token=other.token), 404, "not-found")
+    assert_problem(api.req("DELETE", "/links/custom", token=other.token), 404, "not-found")
+
+    r = api.req("DELETE", "/links/custom", token=owner.token)
+    assert r.status_code == 204, r.text
+    assert_problem(api.redirect("custom"), 404, "not-found")
+
+    # POST still creates custom aliases; other methods are still 405.
+    assert api.custom(long_url(), "after-custom", token=owner.token).status_code == 201
+    r = api.req("PUT", "/links/custom", token=owner.token)
+    assert_problem(r, 405, "method-not-allowed")
+    assert "POST" in r.headers.get("Allow", "")
