@@ -34,8 +34,12 @@ static void reply_busy(wl_exchange *ex)
     wl_reply_problem(ex, 503, "overloaded", "too many logins at once; retry in a moment");
 }
 
-/* Reads {"email","password"}; replies 400 and returns false when unusable. */
-static bool read_credentials(wl_exchange *ex, json_t *obj, credentials *c)
+/* Reads {"email","password"}; replies 400 and returns false when unusable.
+ * For a login (for_login), an email that cannot be normalized is not a 400:
+ * no account can have it, so it is a wrong email and must be answered like
+ * any other (API.md: 401 invalid-credentials, identical for both). It is
+ * passed on with email_len 0. */
+static bool read_credentials(wl_exchange *ex, json_t *obj, credentials *c, bool for_login)
 {
     const char *email;
     size_t elen;
@@ -45,6 +49,9 @@ static bool read_credentials(wl_exchange *ex, json_t *obj, credentials *c)
         return false;
     }
     if (wl_email_normalize(email, elen, c->email, sizeof(c->email), &c->email_len) != WL_OK) {
+        c->email_len = 0;
+        if (for_login)
+            return true;
         wl_reply_problem(ex, 400, "invalid-email", "this is not a usable email address");
         return false;
     }
@@ -57,7 +64,7 @@ void wl_api_register(wl_tctx *t, wl_exchange *ex)
     if (!obj)
         return;
     credentials c;
-    if (!read_credentials(ex, obj, &c)) {
+    if (!read_credentials(ex, obj, &c, false)) {
         json_decref(obj);
         return;
     }
@@ -90,8 +97,9 @@ static wl_status check_password(wl_tctx *t, const credentials *c, int64_t *user_
 {
     char buf[1024];
     wl_user u;
-    wl_status st =
-        wl_store_user_get_by_email(t->store, c->email, c->email_len, &u, buf, sizeof(buf));
+    wl_status st = c->email_len ? wl_store_user_get_by_email(t->store, c->email, c->email_len, &u,
+                                                             buf, sizeof(buf))
+                                : WL_ENOTFOUND; /* unusable email: same path as an unknown one */
     if (st == WL_ENOTFOUND) {
         st = wl_password_dummy_verify(c->password, c->password_len);
         return st == WL_EBUSY ? st : WL_EDENIED;
@@ -148,7 +156,7 @@ void wl_api_login(wl_tctx *t, wl_exchange *ex)
     }
     json_t *obj = wl_body_object(ex);
     credentials c;
-    if (!obj || !read_credentials(ex, obj, &c)) {
+    if (!obj || !read_credentials(ex, obj, &c, true)) {
         json_decref(obj);
         return;
     }

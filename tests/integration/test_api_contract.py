@@ -38,3 +38,15 @@ def test_alias_custom_is_readable_and_deletable_by_its_owner(api):
     r = api.req("PUT", "/links/custom", token=owner.token)
     assert_problem(r, 405, "method-not-allowed")
     assert "POST" in r.headers.get("Allow", "")
+
+
+@pytest.mark.parametrize("email", ["not-an-email", "", "a@", "@example.com"])
+def test_login_with_unusable_email_is_invalid_credentials(api, email):
+    user = api.new_user("login")
+    wrong_pw = api.login(user.email, "wrong password 1")
+    bad_email = api.login(email, "wrong password 1")
+    assert_problem(wrong_pw, 401, "invalid-credentials")
+    assert_problem(bad_email, 401, "invalid-credentials")
+    assert bad_email.json() == wrong_pw.json()
+    # Registration still refuses such an address.
+    assert_problem(api.register(email), 400)
