@@ -82,9 +82,14 @@ void wl_resp_start(wl_buf *out, int status, const char *content_type, size_t con
         wl_buf_adds(out, content_type);
         wl_buf_adds(out, "\r\n");
     }
-    wl_buf_adds(out, "Content-Length: ");
-    wl_buf_add_u64(out, content_length);
-    wl_buf_adds(out, close ? "\r\nConnection: close\r\n" : "\r\n");
+    /* RFC 9110 8.6: a 204 never has a body and MUST NOT carry Content-Length. */
+    if (status != 204) {
+        wl_buf_adds(out, "Content-Length: ");
+        wl_buf_add_u64(out, content_length);
+        wl_buf_adds(out, "\r\n");
+    }
+    if (close)
+        wl_buf_adds(out, "Connection: close\r\n");
 }
 
 void wl_resp_header(wl_buf *out, const char *name, const char *value, size_t value_len)

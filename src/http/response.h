@@ -1,8 +1,8 @@
 /* response.h - building HTTP/1.1 responses into a wl_buf.
  *
- * Every response carries Date, Content-Length and, when the connection will
- * close, "Connection: close". Bodies of HEAD responses are left out by
- * passing head_only. Errors are RFC 7807 problem+json. */
+ * Every response carries Date, Content-Length (except a 204, which must not)
+ * and, when the connection will close, "Connection: close". Bodies of HEAD
+ * responses are left out by passing head_only. Errors are RFC 7807 problem+json. */
 #ifndef WL_HTTP_RESPONSE_H
 #define WL_HTTP_RESPONSE_H
 
@@ -13,7 +13,8 @@
 
 const char *wl_http_reason(int status);
 
-/* Status line + Date + (Content-Type) + Content-Length + (Connection: close).
+/* Status line + Date + (Content-Type) + Content-Length (none for 204) +
+ * (Connection: close).
  * The head is left open: add headers with wl_resp_header(), then
  * wl_resp_end(). content_type may be NULL. */
 void wl_resp_start(wl_buf *out, int status, const char *content_type, size_t content_length,

@@ -50,3 +50,28 @@ def test_login_with_unusable_email_is_invalid_credentials(api, email):
     assert bad_email.json() == wrong_pw.json()
     # Registration still refuses such an address.
     assert_problem(api.register(email), 400)
+
+
+def _raw(api, method, path, token):
+    port = int(api.base.rsplit(":", 1)[1])
+    with Conn(port) as c:
+        first = c.request(method, path, [("Authorization", "Bearer " + token)])
+        # The connection stays usable: the 204 framing did not confuse it.
+        second = c.request("GET", "/healthz")
+    return first, second
+
+
+def test_204_responses_have_no_content_length(api):
+    user = api.new_user("nocl")
+    key = api.create(long_url(), token=user.token).json()["key"]
+    resp, after = _raw(api, "DELETE", "/links/" + key, user.token)
+    assert resp.status == 204, resp
+    assert resp.header("Content-Length") is None, resp
+    assert resp.body == b""
+    assert after.status == 200, after
+
+    key_id = api.create_key(user.token).json()["id"]
+    resp, after = _raw(api, "DELETE", f"/user/api-keys/{key_id}", user.token)
+    assert resp.status == 204, resp
+    assert resp.header("Content-Length") is None, resp
+    assert after.status == 200, after
