@@ -115,6 +115,18 @@ static const problem_doc docs[] = {
     {"body-too-large", "Request bodies are limited to 64 KiB."},
     {"headers-too-large", "The request line and headers are limited to 8 KiB."},
     {"bad-request", "The request is not well-formed HTTP/1.1."},
+    /* Every other slug the server emits, so each "type" URI explains itself. */
+    {"invalid-query", "A query parameter is malformed: limit is 1 to 200, cursor is a "
+                      "next_cursor value, from and to are dates like 2026-11-27."},
+    {"invalid-email", "The email address is not usable."},
+    {"method-not-allowed", "This address does not accept that method; see the Allow header."},
+    {"request-timeout", "The whole request must arrive within the server's header timeout."},
+    {"not-implemented", "Only the chunked transfer coding is supported."},
+    {"http-version", "Only HTTP/1.0 and HTTP/1.1 are supported."},
+    {"unavailable", "A store the request needs is temporarily unavailable. Retry later."},
+    {"overloaded", "The server is at capacity. Retry in a moment."},
+    {"not-ready", "The server cannot serve yet: a store or the click queue is not usable."},
+    {"internal", "The server failed unexpectedly while handling the request."},
 };
 
 void wl_api_problem_page(wl_tctx *t, wl_exchange *ex, wl_slice slug)

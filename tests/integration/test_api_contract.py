@@ -75,3 +75,32 @@ def test_204_responses_have_no_content_length(api):
     assert resp.status == 204, resp
     assert resp.header("Content-Length") is None, resp
     assert after.status == 200, after
+
+
+EMITTED_SLUGS = [
+    "invalid-url", "invalid-alias", "alias-taken", "invalid-body", "not-found", "gone",
+    "unauthorized", "invalid-credentials", "email-taken", "weak-password", "rate-limited",
+    "body-too-large", "headers-too-large", "bad-request", "invalid-query", "invalid-email",
+    "method-not-allowed", "request-timeout", "not-implemented", "http-version", "unavailable",
+    "overloaded", "not-ready", "internal",
+]
+
+
+@pytest.mark.parametrize("slug", EMITTED_SLUGS)
+def test_every_emitted_problem_type_is_explained(api, slug):
+    r = api.req("GET", "/problems/" + slug)
+    assert r.status_code == 200, (slug, r.text)
+    assert r.headers["Content-Type"].startswith("text/plain"), r.headers
+    assert r.text.strip()
+
+
+def test_problem_types_of_live_errors_resolve(api):
+    user = api.new_user("types")
+    answers = [
+        api.req("GET", "/links?limit=0", token=user.token),
+        api.req("PUT", "/links"),
+        api.register("nope", "long enough password"),
+    ]
+    for r in answers:
+        t = r.json()["type"]
+        assert api.req("GET", t).status_code == 200, (t, r.text)
