@@ -340,7 +340,9 @@ wl_http_parse_status wl_http_parse(const char *buf, size_t len, wl_http_request 
     const char *dummy;
     if (!why)
         why = &dummy;
-    *why = "malformed request";
+    /* Past the cap every failure is a 431 unless a rule says otherwise. */
+    *why = len > WL_HTTP_MAX_HEAD ? "the request line and headers are limited to 8 KiB"
+                                  : "malformed request";
     memset(req, 0, offsetof(wl_http_request, headers));
     req->content_length = -1;
     req->host = req->accept = req->authorization = req->api_key = req->content_type =

@@ -104,3 +104,22 @@ def test_problem_types_of_live_errors_resolve(api):
     for r in answers:
         t = r.json()["type"]
         assert api.req("GET", t).status_code == 200, (t, r.text)
+
+
+def test_head_over_8_kib_is_431_naming_the_limit(api):
+    port = int(api.base.rsplit(":", 1)[1])
+
+    def head_of(n):
+        req = build_request("GET", "/healthz", [("X-Pad", "")])
+        pad = n - len(req)
+        return build_request("GET", "/healthz", [("X-Pad", "a" * pad)])
+
+    assert len(head_of(8192)) == 8192
+    with Conn(port) as c:
+        c.send(head_of(8192))
+        assert c.read_response().status == 200
+    with Conn(port) as c:
+        c.send_tolerant(head_of(8193))
+        resp = c.read_response()
+    p = assert_raw_problem(resp, 431, "headers-too-large")
+    assert "8 KiB" in p["detail"], p
