@@ -42,6 +42,8 @@ struct wl_analytics {
     char db_path[1100];
     char geoip_db[1024];
     unsigned batch_max, batch_wait_ms;
+    wl_lend lend; /* CPU loans of the loops to the worker thread */
+    bool lending; /* the worker thread runs and borrows (--worker-slice-us > 0) */
 
     bool sync_init, thread_started, monitor_started;
     pthread_t thread, monitor;
@@ -87,6 +89,7 @@ static wl_worker_config worker_config(wl_analytics *a)
         .batch_max = a->batch_max,
         .batch_wait_ms = a->batch_wait_ms,
         .metrics = &a->metrics,
+        .lend = a->lending ? &a->lend : NULL,
     };
 }
 
@@ -229,6 +232,9 @@ static wl_status start_worker(wl_analytics *a, const wl_config *cfg, char *err, 
     snprintf(a->geoip_db, sizeof(a->geoip_db), "%s", cfg->geoip_db);
     a->batch_max = cfg->batch_max ? cfg->batch_max : 1;
     a->batch_wait_ms = cfg->batch_wait_ms;
+    a->lending = cfg->worker_slice_us > 0;
+    if (a->lending)
+        wl_lend_init(&a->lend, cfg->worker_slice_us);
     if (pthread_create(&a->thread, NULL, worker_main, a) != 0) {
         snprintf(err, errcap, "cannot start the analytics worker thread");
         return WL_EIO;
@@ -297,7 +303,7 @@ void wl_analytics_close(wl_analytics *a)
 
 wl_status wl_analytics_clicks_open(wl_analytics *a, unsigned partition, wl_clicks **out)
 {
-    return wl_clicks_open(a->queue, partition, out);
+    return wl_clicks_open(a->queue, partition, a->lending ? &a->lend : NULL, out);
 }
 
 bool wl_analytics_ready(wl_analytics *a)
@@ -305,9 +311,9 @@ bool wl_analytics_ready(wl_analytics *a)
     return a->queue != NULL;
 }
 
-const atomic_int *wl_analytics_busy_cpu(const wl_analytics *a)
+wl_lend *wl_analytics_lend(wl_analytics *a)
 {
-    return a && a->thread_started ? &a->metrics.busy_cpu : NULL;
+    return a && a->thread_started && a->lending ? &a->lend : NULL;
 }
 
 /* ---- metrics ------------------------------------------------------------- */
@@ -415,6 +421,13 @@ static void render_worker(wl_analytics *a, const wl_queue_stats *qs, wl_buf *out
     counter(out, "warplink_worker_restarts_total",
             "Times the worker thread (re)acquired the queue after losing it or failing.", "counter",
             rd(&m->restarts));
+    counter(out, "warplink_worker_loans_total",
+            "CPU slices idle event loops lent the worker (--worker-slice-us).", "counter",
+            rd(&a->lend.loans));
+    wl_buf_adds(out, "# HELP warplink_worker_loan_seconds_total Event-loop time lent to the "
+                     "worker.\n# TYPE warplink_worker_loan_seconds_total counter\n"
+                     "warplink_worker_loan_seconds_total ");
+    wl_buf_addf(out, "%.6f\n", (double)rd(&a->lend.lent_ns) / 1e9);
 }
 
 void wl_analytics_render_metrics(wl_analytics *a, wl_buf *out)

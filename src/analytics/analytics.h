@@ -37,6 +37,7 @@
 #include "api/clicks.h"
 #include "core/buf.h"
 #include "core/config.h"
+#include "core/lend.h"
 
 typedef struct wl_analytics wl_analytics;
 
@@ -51,10 +52,10 @@ void wl_analytics_close(wl_analytics *a);
 /* A producer for loop thread `partition`. */
 wl_status wl_analytics_clicks_open(wl_analytics *a, unsigned partition, wl_clicks **out);
 bool wl_analytics_ready(wl_analytics *a);
-/* Where the worker thread works on clicks (worker.h, wl_worker_metrics.
- * busy_cpu), for wl_server_config.coalesce_cpu; NULL when this process
- * runs no worker (a is NULL or --no-worker). Lives as long as a. */
-const atomic_int *wl_analytics_busy_cpu(const wl_analytics *a);
+/* The CPU loans the loops give the worker thread (core/lend.h), for
+ * wl_server_config.lend; NULL when this process runs no worker or
+ * --worker-slice-us is 0. Lives as long as a. */
+wl_lend *wl_analytics_lend(wl_analytics *a);
 /* Appends the queue's metrics (warplink_click_events_published_total,
  * ..._dropped_total, warplink_queue_disk_bytes, warplink_queue_fsyncs_total,
  * warplink_queue_lag_seconds: always) and, when the worker thread runs, the

@@ -22,6 +22,7 @@
 #ifndef WL_ASTORE_H
 #define WL_ASTORE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
@@ -71,6 +72,13 @@ typedef struct wl_astore_batch {
      * stored value (the batch did not reach the end of the queue). */
     int64_t as_of_ms;
     int64_t now_ms; /* stored as updated_ms */
+    /* NULL, or called on the calling thread between the transaction's
+     * statements (long_call false) and before each step that runs long in
+     * one call: a sort of the batch's rows, the COMMIT (long_call true). The
+     * worker pauses or gives back its CPU loan there (core/lend.h); it must
+     * not touch the store. */
+    void (*pace)(void *ctx, bool long_call);
+    void *pace_ctx;
 } wl_astore_batch;
 
 /* One link's stats over [from, to] (to - from < WL_STATS_MAX_DAYS). */

@@ -297,10 +297,18 @@ static wl_status sq_visitor_key_get(wl_astore *base, wl_day day, wl_visitor_key 
 
 /* ---- apply --------------------------------------------------------------- */
 
+/* The batch's pace callback (astore.h), if any. */
+static void pace(sq_astore *s, bool long_call)
+{
+    if (s->batch && s->batch->pace)
+        s->batch->pace(s->batch->pace_ctx, long_call);
+}
+
 /* s->order[0..n) = the day (dims false) or dim rows of a, sorted. */
 static size_t sort_rows(sq_astore *s, bool dims, const wl_agg *a)
 {
     size_t n = dims ? a->ndims : a->ndays;
+    pace(s, true); /* up to a million rows: not on a CPU loan */
     if (n > s->order_cap) {
         free(s->order);
         s->order_cap = n + n / 2;
@@ -350,6 +358,7 @@ static wl_status put_rows(sq_astore *s, bool dims, size_t n)
             if (!bind_row(st, dims, r * (dims ? 5 : 4 + WL_AGG_UA_COLS), s->order[i]))
                 return WL_EINVAL;
         ws = run(s, st);
+        pace(s, false);
     }
     return ws;
 }
@@ -383,6 +392,7 @@ static wl_status put_sketch_rows(sq_astore *s, const wl_agg_day *const *rows, in
         sqlite3_bind_blob(st, 3 * r + 3, blob, (int)len, SQLITE_STATIC);
     }
     wl_status ws = run(s, st);
+    pace(s, false);
     if (ws != WL_OK && s->sketch_corrupt) {
         snprintf(s->err, sizeof(s->err), "a stored visitor sketch is corrupt");
         return WL_ECORRUPT;
@@ -473,7 +483,10 @@ static wl_status sq_apply(wl_astore *base, const wl_astore_batch *b)
     wl_status ws = wl_asq_exec(s, "BEGIN IMMEDIATE");
     if (ws != WL_OK)
         return ws;
+    s->batch = b;
     ws = apply_body(s, b);
+    pace(s, true);
+    s->batch = NULL;
     if (ws == WL_OK && commit_hook && commit_hook(commit_hook_ctx)) {
         snprintf(s->err, sizeof(s->err), "commit refused by the test hook");
         ws = WL_EIO;

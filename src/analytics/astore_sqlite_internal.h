@@ -39,6 +39,7 @@ typedef struct sq_astore {
     size_t order_cap;
     uint8_t *sketches;   /* [UPSERT_ROWS][WL_HLL_MAX_SERIALIZED]: bound to S_UNIQ_UPSERT* */
     bool sketch_corrupt; /* set by wl_hll_union() when a stored sketch is malformed */
+    const wl_astore_batch *batch; /* during apply only: for its pace callback */
     char err[256];
 } sq_astore;
 

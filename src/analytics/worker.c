@@ -32,7 +32,6 @@
 #include "analytics/worker.h"
 
 #include <errno.h>
-#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -64,9 +63,9 @@
  * redirects/s fell further behind with 1 s steps and held a 2-5 s lag with
  * 3 s ones (the longer step folds more clicks into each row it commits). */
 #define CATCHUP_MS 3000
-#define MEMO_SLOTS 256      /* per memo; a power of two */
-#define REF_MEMO_MAX 256    /* longer referrers are parsed every time */
-#define BUSY_CPU_EVERY 1024 /* records between checks of the worker's CPU */
+#define MEMO_SLOTS 256   /* per memo; a power of two */
+#define REF_MEMO_MAX 256 /* longer referrers are parsed every time */
+#define YIELD_EVERY 8    /* records between pause points on a CPU loan (~5 us) */
 
 const double wl_worker_commit_bounds[WL_WORKER_COMMIT_BUCKETS] = {0.001, 0.0025, 0.005, 0.01, 0.025,
                                                                   0.05,  0.1,    0.25,  1.0,  5.0};
@@ -100,6 +99,7 @@ struct wl_worker {
     wl_worker_metrics *m;
     int64_t (*now_ms)(void);
     uint32_t batch_max, batch_wait_ms;
+    wl_lend *lend; /* NULL: no loans (worker.h) */
 
     wl_queue_pos pos;  /* committed */
     wl_queue_pos next; /* after the batch being built or pending */
@@ -261,19 +261,12 @@ static void add_visitor(wl_worker *w, const wl_click_event *ev, wl_click_facts *
     f->has_visitor = true;
 }
 
-/* Publishes that this step is working, and where (worker.h, busy_cpu). */
-static void note_busy_cpu(wl_worker *w)
-{
-    int cpu = sched_getcpu();
-    atomic_store_explicit(&w->m->busy_cpu, cpu >= 0 ? cpu + 1 : 0, memory_order_relaxed);
-}
-
 static int on_record(void *ctx, unsigned partition, const uint8_t *payload, size_t len)
 {
     (void)partition;
     wl_worker *w = ctx;
-    if (w->batch_records % BUSY_CPU_EVERY == 0)
-        note_busy_cpu(w);
+    if (w->lend && w->batch_records % YIELD_EVERY == 0)
+        wl_lend_yield(w->lend);
     w->batch_records++;
     wl_click_event ev;
     if (wl_click_event_decode(payload, len, &ev) != WL_OK || ev.time_ms < 0 ||
@@ -349,6 +342,25 @@ static void observe_commit(wl_worker *w, int64_t ns)
 
 /* ---- the step ------------------------------------------------------------ */
 
+/* The step's first read, waiting up to batch_wait_ms for a record. With
+ * loans the wait happens outside the queue (a loan must not block): read
+ * without waiting, and when there is nothing, give the loan back and park
+ * until a loop appends clicks and lends again (or the wait is over). */
+static wl_status first_read(wl_worker *w)
+{
+    if (!w->lend)
+        return wl_queue_read(w->consumer, &w->pos, w->batch_max, w->batch_wait_ms, on_record, w,
+                             &w->next);
+    uint64_t posted = atomic_load_explicit(&w->lend->posted, memory_order_acquire);
+    wl_status st = wl_queue_read(w->consumer, &w->pos, w->batch_max, 0, on_record, w, &w->next);
+    if (st != WL_EAGAIN || !w->batch_wait_ms)
+        return st;
+    wl_lend_return(w->lend);
+    if (!wl_lend_wait(w->lend, WL_LEND_WANT_NEW, posted, (int64_t)w->batch_wait_ms * 1000000))
+        return WL_EAGAIN;
+    return wl_queue_read(w->consumer, &w->pos, w->batch_max, 0, on_record, w, &w->next);
+}
+
 /* Reads and aggregates one batch. WL_OK: a batch is pending (possibly a
  * position-only one); WL_EAGAIN: nothing to commit; else an error with the
  * batch abandoned. */
@@ -360,8 +372,7 @@ static wl_status read_batch(wl_worker *w)
     int64_t start = w->now_ms(), last = start;
     w->today = wl_day_from_ms(start);
     keys_roll(w);
-    wl_status st =
-        wl_queue_read(w->consumer, &w->pos, w->batch_max, w->batch_wait_ms, on_record, w, &w->next);
+    wl_status st = first_read(w);
     uint64_t got = w->batch_records; /* by the last read */
     /* behind (a full read): fold more reads into this commit (top of file) */
     for (int reads = 1;
@@ -400,6 +411,17 @@ static wl_status read_batch(wl_worker *w)
     return WL_OK;
 }
 
+/* wl_astore_batch.pace: the transaction's statements run on loans; its
+ * sorts and its COMMIT (WAL write, fsync) do not. */
+static void pace(void *ctx, bool long_call)
+{
+    wl_worker *w = ctx;
+    if (long_call)
+        wl_lend_return(w->lend);
+    else
+        wl_lend_yield(w->lend);
+}
+
 static wl_status commit_pending(wl_worker *w)
 {
     int64_t now = w->now_ms();
@@ -413,9 +435,9 @@ static wl_status commit_pending(wl_worker *w)
         .corrupt = w->batch_corrupt,
         .as_of_ms = w->pending_as_of,
         .now_ms = now,
+        .pace = w->lend ? pace : NULL,
+        .pace_ctx = w,
     };
-    if (w->batch_records)
-        note_busy_cpu(w); /* the commit is the longest part; the thread may have moved */
     int64_t t0 = wl_mono_ns();
     wl_status st = wl_astore_apply(w->store, &b);
     if (st != WL_OK) {
@@ -452,7 +474,7 @@ static wl_status step(wl_worker *w)
 wl_status wl_worker_step(wl_worker *w)
 {
     wl_status st = step(w);
-    atomic_store_explicit(&w->m->busy_cpu, 0, memory_order_relaxed);
+    wl_lend_return(w->lend); /* the caller may sleep (backoff) or close */
     return st;
 }
 
@@ -543,6 +565,7 @@ wl_status wl_worker_open(const wl_worker_config *cfg, wl_worker **out, char *err
     w->now_ms = cfg->now_ms ? cfg->now_ms : default_now;
     w->batch_max = cfg->batch_max;
     w->batch_wait_ms = cfg->batch_wait_ms;
+    w->lend = cfg->lend;
     w->ua_memo = wl_xcalloc(MEMO_SLOTS, sizeof(*w->ua_memo));
     w->ref_memo = wl_xcalloc(MEMO_SLOTS, sizeof(*w->ref_memo));
     wl_agg_init(&w->agg);
@@ -568,7 +591,6 @@ void wl_worker_close(wl_worker *w)
 {
     if (!w)
         return;
-    atomic_store_explicit(&w->m->busy_cpu, 0, memory_order_relaxed);
     keys_abandon(w);
     for (int i = 0; i < MAX_DAY_KEYS; i++)
         wl_visitor_key_wipe(&w->keys[i].key);

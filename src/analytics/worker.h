@@ -22,6 +22,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "core/lend.h"
 #include "core/status.h"
 
 /* Upper bounds (seconds) of the commit-time histogram buckets; +Inf last. */
@@ -46,11 +47,6 @@ typedef struct wl_worker_metrics {
     _Atomic uint64_t commit_ns_sum;
     _Atomic uint64_t commit_hist[WL_WORKER_COMMIT_BUCKETS + 1]; /* non-cumulative; +Inf last */
     _Atomic uint64_t restarts; /* maintained by the supervisor (analytics.c) */
-    /* 0 unless a step works on records (from the first one read to its
-     * commit); then 1 + the CPU the worker was last seen on (updated every
-     * BUSY_CPU_EVERY records and at the commit). The HTTP loop on that CPU
-     * coalesces its wake-ups meanwhile (wl_server_config.coalesce_cpu). */
-    atomic_int busy_cpu;
 } wl_worker_metrics;
 
 typedef struct wl_worker_config {
@@ -62,6 +58,12 @@ typedef struct wl_worker_config {
     uint32_t batch_wait_ms;     /* longest wait for the first record */
     wl_worker_metrics *metrics; /* required; see above */
     int64_t (*now_ms)(void);    /* wall clock; NULL = wl_now_ms (tests pin it) */
+    /* CPU loans from the server's event loops (core/lend.h), or NULL: the
+     * worker then runs freely. With loans it reads, aggregates and runs the
+     * transaction's statements on loans and gives them back before each
+     * COMMIT and before waiting for clicks; it never waits inside the queue
+     * read, it parks for new clicks instead. Must outlive the worker. */
+    wl_lend *lend;
 } wl_worker_config;
 
 typedef struct wl_worker wl_worker;

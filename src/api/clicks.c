@@ -11,11 +11,13 @@
 struct wl_clicks {
     wl_queue_producer *producer;
     wl_queue_batch batch;
+    wl_lend *lend;
 };
 
-wl_status wl_clicks_open(wl_queue *q, unsigned partition, wl_clicks **out)
+wl_status wl_clicks_open(wl_queue *q, unsigned partition, wl_lend *lend, wl_clicks **out)
 {
     wl_clicks *c = wl_xcalloc(1, sizeof(*c));
+    c->lend = lend;
     wl_status st = wl_queue_producer_new(q, partition, &c->producer);
     if (st == WL_OK)
         st = wl_queue_batch_init(&c->batch, BATCH_BYTES);
@@ -30,8 +32,10 @@ wl_status wl_clicks_open(wl_queue *q, unsigned partition, wl_clicks **out)
 
 void wl_clicks_flush(wl_clicks *c)
 {
-    if (c && c->batch.count)
+    if (c && c->batch.count) {
         (void)wl_queue_append(c->producer, &c->batch); /* drops are counted inside */
+        wl_lend_post(c->lend); /* after the write: the worker may read it at once */
+    }
 }
 
 void wl_clicks_close(wl_clicks *c)

@@ -10,12 +10,15 @@
 
 #include <stdint.h>
 
+#include "core/lend.h"
 #include "http/server.h"
 #include "queue/queue.h"
 
 typedef struct wl_clicks wl_clicks;
 
-wl_status wl_clicks_open(wl_queue *q, unsigned partition, wl_clicks **out);
+/* lend (may be NULL) is told of every append (wl_lend_post), so a worker
+ * parked for new clicks is lent CPU only when there are some. */
+wl_status wl_clicks_open(wl_queue *q, unsigned partition, wl_lend *lend, wl_clicks **out);
 /* Flushes what is batched, then frees. NULL is a no-op. */
 void wl_clicks_close(wl_clicks *c);
 /* Records one redirect (GET or HEAD) of key, seen from addr. */

@@ -67,10 +67,6 @@ static void render_server(wl_server *srv, wl_buf *out)
           ss.timeouts);
     gauge(out, "warplink_http_parse_errors_total", "Requests rejected by the parser.", "counter",
           ss.parse_errors);
-    gauge(out, "warplink_loop_coalesced_waits_total",
-          "Timed polls of an idle event loop on the CPU of the busy analytics worker "
-          "(--coalesce-us).",
-          "counter", ss.coalesced_waits);
 }
 
 void wl_api_metrics(wl_tctx *t, wl_exchange *ex)

@@ -8,8 +8,8 @@
 #include "cli/cli.h"
 #include "core/log.h"
 
-/* A loop polling this rarely would add more latency than it saves CPU. */
-#define COALESCE_US_MAX 10000u
+/* A loan blocks its loop: longer slices would show in redirect latency. */
+#define WORKER_SLICE_US_MAX 1000u
 
 static wl_server *running;
 
@@ -24,8 +24,7 @@ static wl_server_config server_config(const wl_config *cfg, const wl_app *app, c
                                       unsigned port)
 {
     return (wl_server_config){
-        .coalesce_cpu = wl_analytics_busy_cpu(app->analytics),
-        .coalesce_us = cfg->coalesce_us,
+        .lend = wl_analytics_lend(app->analytics),
         .listen_host = host,
         .listen_port = port,
         .threads = cfg->threads,
@@ -48,8 +47,9 @@ int wl_cli_serve(int argc, char **argv)
         fprintf(stderr, "warplink: serve takes no arguments ('%s')\n", argv[0]);
         return 2;
     }
-    if (cfg.coalesce_us > COALESCE_US_MAX) {
-        fprintf(stderr, "warplink: --coalesce-us must be at most %u (10 ms)\n", COALESCE_US_MAX);
+    if (cfg.worker_slice_us > WORKER_SLICE_US_MAX) {
+        fprintf(stderr, "warplink: --worker-slice-us must be at most %u (1 ms)\n",
+                WORKER_SLICE_US_MAX);
         return 2;
     }
     char host[256], err[512];

@@ -27,9 +27,9 @@ typedef struct wl_config {
     unsigned idle_timeout_s;
     unsigned drain_timeout_s;
     bool anonymous_create;
-    bool worker;          /* run the analytics worker thread in serve */
-    unsigned coalesce_us; /* loop poll interval while that worker is busy */
-    bool analytics;       /* capture clicks at all (off: no queue, no worker) */
+    bool worker;              /* run the analytics worker thread in serve */
+    unsigned worker_slice_us; /* CPU loans of idle loops to that worker; 0 = none */
+    bool analytics;           /* capture clicks at all (off: no queue, no worker) */
     char log_level[16];
     /* analytics and queue */
     uint64_t queue_budget_bytes;

@@ -116,7 +116,6 @@ struct wl_loop {
     bool draining;
     int64_t drain_deadline_ms;
     unsigned nconns;
-    unsigned idle_polls; /* timed polls in a row that found nothing (server.c) */
 };
 
 typedef struct offload_pool {
@@ -137,7 +136,7 @@ struct wl_server {
     offload_pool pool;
     atomic_bool stopping;
     atomic_uint open_conns;
-    atomic_uint_fast64_t accepted, rejected_full, timeouts, parse_errors, coalesced_waits;
+    atomic_uint_fast64_t accepted, rejected_full, timeouts, parse_errors;
 };
 
 /* conn.c */

@@ -3,24 +3,20 @@
 #include <errno.h>
 #include <netdb.h>
 #include <netinet/tcp.h>
-#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
-#include <sys/prctl.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "core/clock.h"
+#include "core/lend.h"
 #include "core/log.h"
 #include "http/internal.h"
 
 #define MAX_EVENTS 256
 #define MAX_ACCEPTS_PER_WAKEUP 64
 #define SWEEP_INTERVAL_MS 250
-/* empty timed polls in a row after which a coalescing loop blocks again */
-#define COALESCE_IDLE_POLLS 8
 
 #define BUSY_BODY                                                                                  \
     "{\"type\":\"/problems/overloaded\",\"title\":\"Service Unavailable\",\"status\":503,"         \
@@ -252,48 +248,34 @@ static bool loop_done(wl_loop *loop)
     return loop->now_ms >= loop->drain_deadline_ms && !loop_has_paused(loop);
 }
 
-/* True when another thread works on this loop's CPU (coalesce_cpu). */
-static bool loop_should_coalesce(const wl_server_config *cfg)
+/* Lends the loop's CPU (core/lend.h) when nothing is ready and the
+ * borrower wants it. Returns the ready count of the poll (> 0: no loan), 0
+ * after a loan (the caller polls again), or -2 when nothing was lent and the
+ * loop should wait as usual. */
+static int loop_lend(wl_loop *loop, struct epoll_event *evs)
 {
-    if (!cfg->coalesce_us || !cfg->coalesce_cpu)
-        return false;
-    int busy = atomic_load_explicit(cfg->coalesce_cpu, memory_order_relaxed);
-    return busy && busy - 1 == sched_getcpu(); /* glibc reads rseq: no syscall */
+    wl_lend *lend = loop->srv->cfg.lend;
+    if (!lend || !wl_lend_wanted(lend))
+        return -2;
+    int n = epoll_wait(loop->epfd, evs, MAX_EVENTS, 0);
+    if (n != 0)
+        return n;
+    return wl_lend_give(lend) ? 0 : -2;
 }
 
-/* Waits for events, up to timeout_ms. While the analytics worker works on
- * this loop's CPU, a loop with nothing ready does not block in epoll_wait:
- * it sleeps coalesce_us and polls. A request that arrives meanwhile waits up
- * to that long, but it no longer wakes the loop by itself: on the VMs we
- * measure, such a cross-CPU wake-up that preempts the worker cost the loop
- * as much CPU again as the request (docs/OPERATIONS.md, "Sizing"), while a
- * timer wake-up on the loop's own core costs less. Under load the poll finds
- * work at once and no sleep happens. After COALESCE_IDLE_POLLS polls in a
- * row found nothing the loop blocks as usual until a request comes (one
- * wake-up then, instead of a timer that takes CPU from the worker and from
- * anything else on the core while no one is asking); likewise once the
- * worker is idle or on another CPU. */
+/* Waits for events, up to timeout_ms. A loop with nothing ready lends its
+ * CPU to the analytics worker first when the worker asks (core/lend.h): on
+ * the VMs we measure, a request that wakes a loop blocked in epoll_wait
+ * while the worker runs beside it on the core costs the loop about as much
+ * CPU again as the request (docs/OPERATIONS.md, "Sizing"); during a loan
+ * the loop is not asleep, so arriving requests wake no one and wait at most
+ * one slice. */
 static int loop_wait(wl_loop *loop, struct epoll_event *evs, int timeout_ms)
 {
-    const wl_server_config *cfg = &loop->srv->cfg;
     int n;
-    if (!timeout_ms || loop->idle_polls >= COALESCE_IDLE_POLLS || !loop_should_coalesce(cfg)) {
-        n = epoll_wait(loop->epfd, evs, MAX_EVENTS, timeout_ms);
-    } else if ((n = epoll_wait(loop->epfd, evs, MAX_EVENTS, 0)) == 0) {
-        /* any value works here; serve caps it at 10 ms (tv_nsec must stay < 1e9) */
-        struct timespec ts = {(time_t)(cfg->coalesce_us / 1000000u),
-                              (long)(cfg->coalesce_us % 1000000u) * 1000L};
-        nanosleep(&ts, NULL); /* EINTR: poll early, no harm */
-        atomic_fetch_add_explicit(&loop->srv->coalesced_waits, 1, memory_order_relaxed);
-        n = epoll_wait(loop->epfd, evs, MAX_EVENTS, 0);
-        if (n == 0) {
-            loop->idle_polls++;
-            return 0;
-        }
-    }
-    if (n > 0)
-        loop->idle_polls = 0;
-    return n;
+    if (timeout_ms && (n = loop_lend(loop, evs)) != -2)
+        return n;
+    return epoll_wait(loop->epfd, evs, MAX_EVENTS, timeout_ms);
 }
 
 static void loop_iterate(wl_loop *loop, struct epoll_event *evs)
@@ -325,8 +307,6 @@ static void *loop_main(void *arg)
     const wl_server_hooks *h = loop->srv->hooks;
     loop->tctx = h->thread_init ? h->thread_init(h->ctx, true, loop->index) : NULL;
     struct epoll_event evs[MAX_EVENTS];
-    if (loop->srv->cfg.coalesce_us) /* sleep coalesce_us, not up to 50 us more */
-        prctl(PR_SET_TIMERSLACK, 1000UL);
     loop->now_ms = wl_mono_ms();
     if (atomic_load(&loop->srv->stopping))
         loop_begin_drain(loop);
@@ -376,7 +356,6 @@ void wl_server_stats_get(wl_server *srv, wl_server_stats *out)
     out->open = atomic_load_explicit(&srv->open_conns, memory_order_relaxed);
     out->timeouts = atomic_load_explicit(&srv->timeouts, memory_order_relaxed);
     out->parse_errors = atomic_load_explicit(&srv->parse_errors, memory_order_relaxed);
-    out->coalesced_waits = atomic_load_explicit(&srv->coalesced_waits, memory_order_relaxed);
 }
 
 void wl_server_free(wl_server *srv)

@@ -21,11 +21,10 @@
  * leaves the server (the Redis AOF-in-beforeSleep pattern). Writes are tried
  * first; EPOLLOUT wakes us only when the socket buffer was full.
  *
- * While another thread of the process has CPU work to do on a loop's CPU
- * (the analytics worker: wl_server_config.coalesce_cpu), that loop, when
- * idle, polls every coalesce_us instead of sleeping until the next request:
- * it trades that much latency for not preempting the worker once per
- * request (server.c).
+ * CPU loans (wl_server_config.lend, core/lend.h): a loop with nothing ready
+ * lends its CPU for one slice to the background thread that asked for it
+ * (the analytics worker), instead of blocking in epoll_wait while that
+ * thread runs beside it.
  *
  * SIGTERM/SIGINT (wl_server_stop): listening sockets close, idle
  * connections close, requests already received are answered with
@@ -42,6 +41,7 @@
 #include <sys/socket.h>
 
 #include "core/buf.h"
+#include "core/lend.h"
 #include "core/status.h"
 #include "http/parser.h"
 
@@ -103,13 +103,9 @@ typedef struct wl_server_config {
     unsigned header_timeout_ms;
     unsigned idle_timeout_ms;
     unsigned drain_timeout_ms;
-    /* Wake-up coalescing: while *coalesce_cpu is 1 + the CPU a loop runs on,
-     * that loop, with nothing to do, sleeps coalesce_us and polls again
-     * instead of blocking until a request wakes it (server.c, loop_wait).
-     * 0 there, a NULL pointer or 0 us: never. The value must outlive the
-     * server; another thread (the analytics worker) sets it. */
-    const atomic_int *coalesce_cpu;
-    unsigned coalesce_us;
+    /* CPU loans to a background thread (core/lend.h); NULL: none. Must
+     * outlive the server. */
+    wl_lend *lend;
 } wl_server_config;
 
 typedef struct wl_server_stats {
@@ -118,7 +114,6 @@ typedef struct wl_server_stats {
     uint64_t open;          /* currently open */
     uint64_t timeouts;      /* closed by header or idle timeout */
     uint64_t parse_errors;
-    uint64_t coalesced_waits; /* timed polls instead of blocking waits */
 } wl_server_stats;
 
 /* Binds the listening sockets (so the port is known and errors surface

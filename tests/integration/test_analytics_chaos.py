@@ -328,21 +328,21 @@ def test_day_boundary_utc(server_factory):
     assert 1 <= doc["unique_visitors"] <= 2, doc
 
 
-def coalesced_waits(port):
-    v = metric_value(metrics(port), "warplink_loop_coalesced_waits_total")
-    assert v is not None, "warplink_loop_coalesced_waits_total missing from /metrics"
+def loans(port):
+    v = metric_value(metrics(port), "warplink_worker_loans_total")
+    assert v is not None, "warplink_worker_loans_total missing from /metrics"
     return v
 
 
-def catch_up_backlog(server_factory, coalesce_us):
+def catch_up_backlog(server_factory, slice_us):
     """A backlog of clicks queued by a server without worker, then consumed
     by the in-server worker of a server restarted on the same data dir with
-    --coalesce-us coalesce_us, under a light paced flood (so the loops keep
-    waking up and deciding how to wait). Returns (server, owner, key, timed
-    polls seen by the time the backlog was counted, clicks counted)."""
+    --worker-slice-us slice_us, under a light paced flood (so the loops keep
+    waking up and have idle moments to lend). Returns (server, owner, key,
+    loans given by the time the backlog was counted, clicks counted)."""
     data = server_factory.data_dir()
     s = server_factory.start(data_dir=data, opts={"worker": "off"})
-    o = Owner(s, f"coalesce{coalesce_us}")
+    o = Owner(s, f"lend{slice_us}")
     key = o.link()
     n = scaled(6000, 2000)
     flood = Flood(s.port, key, threads=3, max_requests=n, max_seconds=60).start()
@@ -350,15 +350,15 @@ def catch_up_backlog(server_factory, coalesce_us):
     flood.stop()
     assert flood.ok302 == n, flood.summary()
     assert s.stop() == 0
-    # One CPU for the whole server: the worker and the loops share it, as
-    # the loops coalesce only on the worker's CPU.
+    # One CPU for the whole server: the worker and the loops share it, the
+    # case loans are for.
     s2 = server_factory.start(data_dir=data, cpus="0",
-                              opts={"coalesce_us": coalesce_us, "batch_max": 64})
+                              opts={"worker_slice_us": slice_us, "batch_max": 64})
     o.rebind(s2)
     light = Flood(s2.port, key, threads=1, max_seconds=60, pace=0.001).start()
     try:
         wait_counted(lambda: o.stats(key), n, timeout=60, value=lambda d: min(total(d), n))
-        during = coalesced_waits(s2.port)
+        during = loans(s2.port)
     finally:
         light.stop()
     assert light.ok302 == light.sent, light.summary()
@@ -366,34 +366,36 @@ def catch_up_backlog(server_factory, coalesce_us):
     return s2, o, key, during, n + light.ok302
 
 
-def test_loops_coalesce_wakeups_while_the_worker_catches_up(server_factory):
-    """--coalesce-us (server.h): while the in-server worker works through a
-    backlog, a loop with nothing to do polls on a timer instead of blocking,
-    and stops doing so once the worker is idle again; redirects stay exact."""
+def test_loops_lend_cpu_while_the_worker_catches_up(server_factory):
+    """--worker-slice-us (core/lend.h): while the in-server worker works
+    through a backlog, idle loops lend it their CPU; once it has caught up
+    and nothing new arrives, no loop lends any more; counts stay exact."""
     s, o, key, during, n = catch_up_backlog(server_factory, 100)
-    figure("chaos/coalesce: timed polls while catching up a backlog", f"{during} ({n} clicks)")
-    assert during > 0, "the loops never coalesced while the worker was busy"
-    # Everything is counted and nothing new arrives: once the worker's step
-    # has ended its flag is down and the count stops moving. With the flag
-    # stuck up two idle loops would add ~2,000 polls per 100 ms window.
+    figure("chaos/lend: CPU loans while catching up a backlog", f"{during} ({n} clicks)")
+    assert during > 0, "no loop lent the worker CPU while it was busy"
+    # Everything is counted and nothing new arrives: the parked worker asks
+    # only for loans after new clicks, so the count stops moving. A worker
+    # that kept asking would be lent CPU as soon as an idle loop wakes up for
+    # its 250 ms sweep, and then at every loop iteration: the window spans
+    # more than two sweeps.
     stable, deadline = False, time.monotonic() + 10 * TSCALE
-    last = coalesced_waits(s.port)
+    last = loans(s.port)
     while not stable and time.monotonic() < deadline:
-        time.sleep(0.1)  # the observation window, not a synchronisation
-        now = coalesced_waits(s.port)
+        time.sleep(0.6)  # the observation window, not a synchronisation
+        now = loans(s.port)
         stable, last = now == last, now
-    assert stable, f"loops kept polling with the worker idle ({last} polls)"
+    assert stable, f"loops kept lending to an idle worker ({last} loans)"
     assert clicks(s.port, key, 20) == [302] * 20
     wait_counted(lambda: o.stats(key), n + 20)
 
 
-def test_coalesce_off(server_factory):
+def test_lending_off(server_factory):
     s, _, _, during, _ = catch_up_backlog(server_factory, 0)
-    assert during == 0 and coalesced_waits(s.port) == 0
+    assert during == 0 and loans(s.port) == 0
 
 
-def test_coalesce_us_bounds(server_factory):
-    r = run_cli(["serve", "--coalesce-us", "10001", "--data-dir",
+def test_worker_slice_us_bounds(server_factory):
+    r = run_cli(["serve", "--worker-slice-us", "1001", "--data-dir",
                  str(server_factory.data_dir())])
     assert r.returncode == 2
-    assert "--coalesce-us must be at most 10000" in r.stderr
+    assert "--worker-slice-us must be at most 1000" in r.stderr
