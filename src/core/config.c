@@ -50,9 +50,9 @@ static const opt options[] = {
      "capture clicks for analytics (off: no click queue and no worker)"},
     {"worker", S, T_BOOL, F(worker), "on",
      "run the analytics worker inside serve (--no-worker: run `warplink worker`)"},
-    {"worker-slice-us", S, T_UINT, F(worker_slice_us), "100",
-     "CPU slice an idle loop lends the in-process worker, us (0: the worker runs as a free "
-     "low-priority thread)"},
+    {"worker-slice-us", S, T_UINT, F(worker_slice_us), "250",
+     "longest CPU loan of an idle loop to the in-process worker, us; a loan ends early when "
+     "requests arrive (0: the worker runs as a free low-priority thread)"},
     {"log-level", S | W | A, T_STR, F(log_level), "info", "debug, info, warn or error"},
     {"queue-budget", S, T_SIZE, F(queue_budget_bytes), "1G",
      "disk budget of the click queue; beyond it clicks are dropped and counted"},

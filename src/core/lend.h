@@ -5,12 +5,16 @@
  * in a way its own CPU time does not show: every request that wakes the
  * blocked loop must preempt the thread, and that cross-CPU wake-up cost the
  * loop about as much CPU again as the request itself. A loan avoids it: a
- * loop with nothing ready hands its CPU to the thread for a short slice and
- * waits for it to come back, so the loop is never asleep in epoll_wait while
- * the thread runs, and requests that arrive meanwhile wake nobody (they wait
- * at most one slice). Measured at 80k redirects/s on one core, synthetic
+ * loop with nothing ready hands its CPU to the thread and waits for it to
+ * come back, so the loop is never asleep in epoll_wait while the thread
+ * runs, and requests that arrive meanwhile wake nobody. A loan lasts up to
+ * a slice; after LEND_MIN_US the borrower looks every LEND_POLL_US whether
+ * the loop has work and ends the loan then, so a request waits ~70 us at
+ * most, not a slice. Measured at 80k redirects/s on one core, synthetic
  * work got 2x the CPU it got as a free SCHED_IDLE thread, with unchanged
- * p99; at saturation the loop served 1.03x instead of 0.95x (BENCHMARKS.md).
+ * p99; at saturation the loop served 1.03x instead of 0.95x. Short loans do
+ * little: the borrower starts each one cold in cache (docs/OPERATIONS.md,
+ * "Sizing", has the slice measurements).
  *
  * Roles:
  *   - the borrower: exactly ONE thread (the analytics worker). It asks for
@@ -20,7 +24,7 @@
  *     sleep). Without a loan it runs as before (free, SCHED_IDLE).
  *   - lenders: any number of event-loop threads. A loop with nothing ready
  *     calls wl_lend_wanted() (a few atomic loads) and, if true,
- *     wl_lend_give(), which blocks the loop for about one slice. One loan at
+ *     wl_lend_give(), which blocks the loop for up to one slice. One loan at
  *     a time; a loop that finds another loop lending just carries on.
  *   - producers: whoever adds work the borrower waits for calls
  *     wl_lend_post() (the click appender), so an idle borrower is lent CPU
@@ -37,6 +41,11 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+/* A loan runs at least LEND_MIN_US (or its whole slice if shorter); then
+ * the borrower looks every LEND_POLL_US whether its lender has work. */
+#define LEND_MIN_US 50
+#define LEND_POLL_US 20
+
 /* What the borrower is waiting for (wl_lend.want). */
 enum wl_lend_want {
     WL_LEND_WANT_NONE = 0,
@@ -50,13 +59,16 @@ typedef struct wl_lend {
     _Atomic uint64_t posted;  /* wl_lend_post() calls */
     _Atomic uint64_t seen;    /* posted when the borrower parked for new work */
     _Atomic int64_t until_ns; /* end of the current loan (monotonic) */
-    atomic_bool lending;      /* a loop is lending: one loan at a time */
+    _Atomic int busy_fd;      /* readable when the lender has work; -1: none */
+    atomic_bool lending;      /* a loan is out: one at a time */
+    atomic_bool abandoned;    /* its lender stopped waiting (wl_lend_give) */
     _Atomic uint64_t loans;   /* loans given */
     _Atomic uint64_t lent_ns; /* loop time spent lending */
     int64_t slice_ns;
     /* borrower-only state */
     bool lent;               /* the borrower is running on a loan */
-    uint32_t calls;          /* wl_lend_yield() calls since the last clock read */
+    uint32_t calls;          /* wl_lend_yield() calls since the last free-running check */
+    int64_t next_poll_ns;    /* on a loan: when to look at busy_fd again */
     uint64_t posted_checked; /* posted at the last free-running check */
 } wl_lend;
 
@@ -75,10 +87,16 @@ static inline bool wl_lend_wanted(wl_lend *l)
 }
 
 /* Lends this thread's CPU for one slice if the borrower still wants it and
- * no other loop is lending; returns when the borrower gives it back (after
- * about slice_us, or sooner when it runs out of work). False: nothing was
- * lent. */
-bool wl_lend_give(wl_lend *l);
+ * no other loop is lending; returns when the borrower gives it back: after
+ * about slice_us, sooner when it runs out of work, and sooner when busy_fd
+ * (the loop's epoll fd; -1: none) turns readable, which the borrower looks
+ * at every LEND_POLL_US on the loan - a request that arrives during a loan
+ * waits about that long, not a whole slice. At the latest
+ * after slice_us + 1 ms: a borrower starved by other processes (it runs at
+ * idle priority) must not hold a loop. An abandoned loan is then the
+ * borrower's until it gives it back; no other is given meanwhile. False:
+ * nothing was lent. */
+bool wl_lend_give(wl_lend *l, int busy_fd);
 
 /* ---- producers ---------------------------------------------------------- */
 

@@ -260,7 +260,7 @@ static int loop_lend(wl_loop *loop, struct epoll_event *evs)
     int n = epoll_wait(loop->epfd, evs, MAX_EVENTS, 0);
     if (n != 0)
         return n;
-    return wl_lend_give(lend) ? 0 : -2;
+    return wl_lend_give(lend, loop->epfd) ? 0 : -2;
 }
 
 /* Waits for events, up to timeout_ms. A loop with nothing ready lends its
