@@ -24,11 +24,8 @@
  * - When the queue is idle the worker still commits (position-only) about
  *   once a second, so the store's as_of keeps meaning "every event appended
  *   before this instant is counted" instead of going stale.
- * - User-agent classification and referrer parsing are pure functions of
- *   one field, and a few distinct values make up most traffic, so each has
- *   a small direct-mapped memo (keyed by a hash of the bytes, a hit compares
- *   them in full: a collision costs a miss, never a wrong answer). They only
- *   cache results; nothing in them affects what is committed. */
+ * - User-agent classification and referrer parsing are memoised
+ *   (enrich_memo.h): a few distinct values make up most traffic. */
 #include "analytics/worker.h"
 
 #include <errno.h>
@@ -39,6 +36,7 @@
 #include <time.h>
 
 #include "analytics/aggregate.h"
+#include "analytics/enrich_memo.h"
 #include "analytics/astore.h"
 #include "analytics/event.h"
 #include "analytics/geo.h"
@@ -63,28 +61,10 @@
  * redirects/s fell further behind with 1 s steps and held a 2-5 s lag with
  * 3 s ones (the longer step folds more clicks into each row it commits). */
 #define CATCHUP_MS 3000
-#define MEMO_SLOTS 256   /* per memo; a power of two */
-#define REF_MEMO_MAX 256 /* longer referrers are parsed every time */
-#define YIELD_EVERY 8    /* records between pause points on a CPU loan (~5 us) */
+#define YIELD_EVERY 8 /* records between pause points on a CPU loan (~5 us) */
 
 const double wl_worker_commit_bounds[WL_WORKER_COMMIT_BUCKETS] = {0.001, 0.0025, 0.005, 0.01, 0.025,
                                                                   0.05,  0.1,    0.25,  1.0,  5.0};
-
-/* wl_ua_classify() reads only the first WL_UA_MAX_SCAN bytes, so those
- * (and the HEAD flag) are the memo key. */
-typedef struct ua_slot {
-    uint32_t len;
-    bool used, head;
-    wl_ua_info info; /* static strings (ua.h) */
-    char ua[WL_UA_MAX_SCAN];
-} ua_slot;
-
-typedef struct ref_slot {
-    uint32_t len;
-    bool used;
-    char ref[REF_MEMO_MAX];
-    char host[WL_REFERRER_HOST_MAX + 1]; /* "" when there is none */
-} ref_slot;
 
 typedef struct day_key {
     wl_day day;
@@ -113,8 +93,7 @@ struct wl_worker {
     int64_t last_commit_ms;
     uint64_t queue_corrupt_seen, queue_torn_seen;
 
-    ua_slot *ua_memo;   /* [MEMO_SLOTS] */
-    ref_slot *ref_memo; /* [MEMO_SLOTS] */
+    wl_enrich_memo *memo;
 
     wl_day today;
     day_key keys[MAX_DAY_KEYS];
@@ -192,57 +171,6 @@ static const wl_visitor_key *key_for(wl_worker *w, wl_day day)
 
 /* ---- enrichment ---------------------------------------------------------- */
 
-/* A fast non-cryptographic hash of p[0..n), for picking a memo slot. */
-static size_t memo_slot(const char *p, size_t n)
-{
-    uint64_t h = 0x9e3779b97f4a7c15ULL ^ n, v;
-    size_t i = 0;
-    for (; i + 8 <= n; i += 8) {
-        memcpy(&v, p + i, 8);
-        h = (h ^ v) * 0xff51afd7ed558ccdULL;
-        h ^= h >> 32;
-    }
-    v = 0;
-    memcpy(&v, p + i, n - i);
-    h = (h ^ v) * 0xc4ceb9fe1a85ec53ULL;
-    return (size_t)(h >> 40) & (MEMO_SLOTS - 1);
-}
-
-/* wl_ua_classify(), memoised. */
-static const wl_ua_info *classify(wl_worker *w, const char *ua, size_t len, bool head)
-{
-    size_t n = len < WL_UA_MAX_SCAN ? len : WL_UA_MAX_SCAN;
-    ua_slot *e = &w->ua_memo[n ? memo_slot(ua, n) : 0];
-    if (e->used && e->len == n && e->head == head && (!n || memcmp(e->ua, ua, n) == 0))
-        return &e->info;
-    wl_ua_classify(ua, n, head, &e->info);
-    if (n)
-        memcpy(e->ua, ua, n);
-    e->len = (uint32_t)n;
-    e->head = head;
-    e->used = true;
-    return &e->info;
-}
-
-/* The referrer's host (wl_referrer_host()), "" when it has none; memoised
- * when short enough. buf is used for the others. */
-static const char *referrer_host(wl_worker *w, const char *ref, size_t len,
-                                 char buf[WL_REFERRER_HOST_MAX + 1])
-{
-    if (len > REF_MEMO_MAX || !len) {
-        wl_referrer_host(ref, len, buf, WL_REFERRER_HOST_MAX + 1);
-        return buf;
-    }
-    ref_slot *e = &w->ref_memo[memo_slot(ref, len)];
-    if (!e->used || e->len != len || memcmp(e->ref, ref, len) != 0) {
-        wl_referrer_host(ref, len, e->host, sizeof(e->host));
-        memcpy(e->ref, ref, len);
-        e->len = (uint32_t)len;
-        e->used = true;
-    }
-    return e->host;
-}
-
 static const char *country_of(wl_worker *w, const wl_click_event *ev, char out[3])
 {
     if (!w->geo || ev->addr_family == WL_ADDR_NONE)
@@ -274,12 +202,12 @@ static int on_record(void *ctx, unsigned partition, const uint8_t *payload, size
         w->batch_corrupt++;
         return 0;
     }
-    const wl_ua_info *ua =
-        classify(w, ev.user_agent.ptr, ev.user_agent.len, ev.method == WL_CLICK_HEAD);
+    const wl_ua_info *ua = wl_enrich_memo_ua(w->memo, ev.user_agent.ptr, ev.user_agent.len,
+                                             ev.method == WL_CLICK_HEAD);
     wl_click_facts f = {.key = ev.key, .time_ms = ev.time_ms, .is_bot = ua->is_bot};
     char buf[WL_REFERRER_HOST_MAX + 1], country[3];
     if (!ua->is_bot) {
-        const char *host = referrer_host(w, ev.referrer.ptr, ev.referrer.len, buf);
+        const char *host = wl_enrich_memo_referrer(w->memo, ev.referrer.ptr, ev.referrer.len, buf);
         f.dims[WL_DIM_REF] = *host ? host : "unknown";
         f.dims[WL_DIM_COUNTRY] = country_of(w, &ev, country);
         f.dims[WL_DIM_DEVICE] = ua->device;
@@ -566,8 +494,7 @@ wl_status wl_worker_open(const wl_worker_config *cfg, wl_worker **out, char *err
     w->batch_max = cfg->batch_max;
     w->batch_wait_ms = cfg->batch_wait_ms;
     w->lend = cfg->lend;
-    w->ua_memo = wl_xcalloc(MEMO_SLOTS, sizeof(*w->ua_memo));
-    w->ref_memo = wl_xcalloc(MEMO_SLOTS, sizeof(*w->ref_memo));
+    w->memo = wl_enrich_memo_new();
     wl_agg_init(&w->agg);
     const char *backend = cfg->astore_backend ? cfg->astore_backend : "sqlite";
     wl_worker_config c = *cfg;
@@ -595,8 +522,7 @@ void wl_worker_close(wl_worker *w)
     for (int i = 0; i < MAX_DAY_KEYS; i++)
         wl_visitor_key_wipe(&w->keys[i].key);
     wl_agg_release(&w->agg);
-    free(w->ua_memo);
-    free(w->ref_memo);
+    wl_enrich_memo_free(w->memo);
     wl_geo_close(w->geo);
     wl_astore_close(w->store);
     wl_queue_consumer_close(w->consumer);
