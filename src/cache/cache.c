@@ -46,42 +46,11 @@
 
 #include <sodium.h>
 
+#include "cache/shard.h"
+
 #define DEFAULT_SHARDS 64u
 #define MAX_SHARDS 65536u
-#define INITIAL_BUCKETS 16u
 #define KEY_MAX UCHAR_MAX /* key_len is stored in one byte */
-#define CACHE_LINE 64
-
-/* One cached key. Allocated by a writer in one block (header, key, value) and
- * freed by a writer after it is unlinked under the write lock; readers only
- * look at it while holding the read lock. Every field except `referenced` is
- * immutable once the entry is linked. */
-struct cache_entry {
-    struct cache_entry *chain;       /* next in the bucket chain */
-    struct cache_entry *prev, *next; /* CLOCK ring neighbours */
-    uint64_t hash;
-    int64_t expires_ms; /* valid while now_ms < expires_ms */
-    uint32_t value_len;
-    uint8_t key_len;
-    bool negative;
-    atomic_uchar referenced; /* set by gets, cleared by the CLOCK hand */
-    char bytes[];            /* key_len bytes of key, then value_len of value */
-};
-
-#define ENTRY_OVERHEAD (sizeof(struct cache_entry) + sizeof(struct cache_entry *))
-
-/* A shard. Aligned to a cache line so neighbouring shards' locks and counters
- * do not share one. The table and ring are guarded by `lock`; the counters are
- * atomics so wl_cache_stats_get() can read them without it. */
-struct cache_shard {
-    alignas(CACHE_LINE) pthread_rwlock_t lock;
-    struct cache_entry **buckets;
-    size_t bucket_mask;
-    struct cache_entry *hand; /* next entry the CLOCK hand examines */
-    atomic_uint_fast64_t hits, negative_hits, misses, busy;
-    atomic_uint_fast64_t evictions, expirations, entries, bytes;
-    atomic_uint_fast64_t invalidations; /* fill tokens: see wl_cache_fill_token() */
-};
 
 struct wl_cache {
     struct cache_shard *shards;
@@ -92,36 +61,6 @@ struct wl_cache {
     unsigned char hash_key[crypto_shorthash_KEYBYTES];
     alignas(CACHE_LINE) atomic_int_least64_t now_hint; /* see "Time" above */
 };
-
-/* ---- small helpers ---------------------------------------------------- */
-
-static inline void counter_inc(atomic_uint_fast64_t *c)
-{
-    atomic_fetch_add_explicit(c, 1, memory_order_relaxed);
-}
-
-/* For counters only written under the shard's write lock: a load and a store
- * are enough and cheaper than a locked add. */
-static inline void counter_add_locked(atomic_uint_fast64_t *c, int64_t delta)
-{
-    uint_fast64_t v = atomic_load_explicit(c, memory_order_relaxed);
-    atomic_store_explicit(c, v + (uint_fast64_t)delta, memory_order_relaxed);
-}
-
-static inline uint64_t load_counter(atomic_uint_fast64_t *c)
-{
-    return atomic_load_explicit(c, memory_order_relaxed);
-}
-
-static inline size_t entry_cost(size_t key_len, size_t value_len)
-{
-    return ENTRY_OVERHEAD + key_len + value_len;
-}
-
-static inline size_t entry_cost_of(const struct cache_entry *e)
-{
-    return entry_cost(e->key_len, e->value_len);
-}
 
 /* Callers pass key != NULL (an empty key is ""), so no NULL reaches
  * memcpy/memcmp or pointer arithmetic. */
@@ -140,204 +79,7 @@ static inline struct cache_shard *shard_of(const wl_cache *c, uint64_t hash)
     return &c->shards[c->shard_count == 1 ? 0 : hash >> c->shard_shift];
 }
 
-static inline bool entry_matches(const struct cache_entry *e, uint64_t hash, const char *key,
-                                 size_t key_len)
-{
-    return e->hash == hash && e->key_len == key_len && memcmp(e->bytes, key, key_len) == 0;
-}
-
-static inline bool entry_expired(const struct cache_entry *e, int64_t now_ms)
-{
-    return e->expires_ms <= now_ms;
-}
-
-/* ---- lookup (read or write lock held) --------------------------------- */
-
-static struct cache_entry *shard_find(const struct cache_shard *s, uint64_t hash, const char *key,
-                                      size_t key_len)
-{
-    for (struct cache_entry *e = s->buckets[hash & s->bucket_mask]; e; e = e->chain)
-        if (entry_matches(e, hash, key, key_len))
-            return e;
-    return NULL;
-}
-
-/* ---- structure changes (write lock held) ------------------------------ */
-
-static void ring_insert(struct cache_shard *s, struct cache_entry *e)
-{
-    if (!s->hand) {
-        e->prev = e->next = e;
-        s->hand = e;
-        return;
-    }
-    /* Just behind the hand: a new entry is the last the hand reaches. */
-    e->next = s->hand;
-    e->prev = s->hand->prev;
-    e->prev->next = e;
-    s->hand->prev = e;
-}
-
-static void ring_remove(struct cache_shard *s, struct cache_entry *e)
-{
-    if (e->next == e) {
-        s->hand = NULL;
-        return;
-    }
-    if (s->hand == e)
-        s->hand = e->next;
-    e->prev->next = e->next;
-    e->next->prev = e->prev;
-}
-
-static void shard_link(struct cache_shard *s, struct cache_entry *e)
-{
-    struct cache_entry **head = &s->buckets[e->hash & s->bucket_mask];
-    e->chain = *head;
-    *head = e;
-    ring_insert(s, e);
-    counter_add_locked(&s->entries, 1);
-    counter_add_locked(&s->bytes, (int64_t)entry_cost_of(e));
-}
-
-/* Unlinks *link (a pointer into a bucket chain) and pushes the entry onto
- * *garbage, to be freed once the lock is dropped. */
-static void shard_unlink(struct cache_shard *s, struct cache_entry **link,
-                         struct cache_entry **garbage)
-{
-    struct cache_entry *e = *link;
-    *link = e->chain;
-    ring_remove(s, e);
-    counter_add_locked(&s->entries, -1);
-    counter_add_locked(&s->bytes, -(int64_t)entry_cost_of(e));
-    e->chain = *garbage;
-    *garbage = e;
-}
-
-static struct cache_entry **chain_link_to(struct cache_shard *s, const struct cache_entry *e)
-{
-    struct cache_entry **link = &s->buckets[e->hash & s->bucket_mask];
-    while (*link != e)
-        link = &(*link)->chain;
-    return link;
-}
-
-/* Removes key's entry, if any, plus any expired entries on the same chain. */
-static void shard_remove_key(struct cache_shard *s, uint64_t hash, const char *key, size_t key_len,
-                             int64_t now_ms, struct cache_entry **garbage)
-{
-    struct cache_entry **link = &s->buckets[hash & s->bucket_mask];
-    while (*link) {
-        struct cache_entry *e = *link;
-        if (entry_matches(e, hash, key, key_len)) {
-            shard_unlink(s, link, garbage);
-        } else if (entry_expired(e, now_ms)) {
-            counter_add_locked(&s->expirations, 1);
-            shard_unlink(s, link, garbage);
-        } else {
-            link = &e->chain;
-        }
-    }
-}
-
-/* Advances the CLOCK hand to the next victim. Ends within two laps: the
- * first clears every reference bit it passes. The shard must not be empty. */
-static struct cache_entry *clock_victim(struct cache_shard *s, int64_t now_ms, bool *expired)
-{
-    for (;;) {
-        struct cache_entry *e = s->hand;
-        s->hand = e->next;
-        if (entry_expired(e, now_ms)) {
-            *expired = true;
-            return e;
-        }
-        if (!atomic_load_explicit(&e->referenced, memory_order_relaxed)) {
-            *expired = false;
-            return e;
-        }
-        atomic_store_explicit(&e->referenced, 0, memory_order_relaxed);
-    }
-}
-
-/* Evicts until `cost` more bytes fit in the shard's budget. */
-static void shard_make_room(struct cache_shard *s, size_t budget, size_t cost, int64_t now_ms,
-                            struct cache_entry **garbage)
-{
-    while (load_counter(&s->bytes) + cost > budget) {
-        bool expired;
-        struct cache_entry *victim = clock_victim(s, now_ms, &expired);
-        counter_add_locked(expired ? &s->expirations : &s->evictions, 1);
-        shard_unlink(s, chain_link_to(s, victim), garbage);
-    }
-}
-
-/* Doubles the bucket array once entries outnumber buckets. Failing to grow
- * only lengthens chains, so an allocation failure is ignored. */
-static void shard_maybe_grow(struct cache_shard *s)
-{
-    size_t n = s->bucket_mask + 1;
-    if (load_counter(&s->entries) < n || n > SIZE_MAX / 2 / sizeof(*s->buckets))
-        return;
-    struct cache_entry **fresh = calloc(n * 2, sizeof(*fresh));
-    if (!fresh)
-        return;
-    size_t mask = n * 2 - 1;
-    for (size_t i = 0; i < n; i++) {
-        struct cache_entry *e = s->buckets[i];
-        while (e) {
-            struct cache_entry *next = e->chain;
-            e->chain = fresh[e->hash & mask];
-            fresh[e->hash & mask] = e;
-            e = next;
-        }
-    }
-    free(s->buckets);
-    s->buckets = fresh;
-    s->bucket_mask = mask;
-}
-
-static void free_entries(struct cache_entry *list)
-{
-    while (list) {
-        struct cache_entry *next = list->chain;
-        free(list);
-        list = next;
-    }
-}
-
 /* ---- lifecycle -------------------------------------------------------- */
-
-static wl_status shard_init(struct cache_shard *s)
-{
-    memset(s, 0, sizeof(*s));
-    s->buckets = calloc(INITIAL_BUCKETS, sizeof(*s->buckets));
-    if (!s->buckets)
-        return WL_ENOMEM;
-    s->bucket_mask = INITIAL_BUCKETS - 1;
-
-    pthread_rwlockattr_t attr;
-    if (pthread_rwlockattr_init(&attr) != 0) {
-        free(s->buckets);
-        return WL_ENOMEM;
-    }
-    /* Writer preference: see "Readers" above. */
-    pthread_rwlockattr_setkind_np(&attr, PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
-    int rc = pthread_rwlock_init(&s->lock, &attr);
-    pthread_rwlockattr_destroy(&attr);
-    if (rc != 0) {
-        free(s->buckets);
-        return WL_ENOMEM;
-    }
-    return WL_OK;
-}
-
-static void shard_release(struct cache_shard *s)
-{
-    for (size_t i = 0; i <= s->bucket_mask; i++)
-        free_entries(s->buckets[i]);
-    free(s->buckets);
-    pthread_rwlock_destroy(&s->lock);
-}
 
 static unsigned log2_of(unsigned pow2)
 {
@@ -379,7 +121,7 @@ wl_status wl_cache_new(size_t max_bytes, unsigned shards, wl_cache **out)
     atomic_init(&c->now_hint, INT64_MIN);
 
     for (unsigned i = 0; i < shards; i++) {
-        if (shard_init(&c->shards[i]) != WL_OK) {
+        if (wl_cshard_init(&c->shards[i]) != WL_OK) {
             c->shard_count = i; /* release only the ones made */
             wl_cache_free(c);
             return WL_ENOMEM;
@@ -394,7 +136,7 @@ void wl_cache_free(wl_cache *c)
     if (!c)
         return;
     for (unsigned i = 0; i < c->shard_count; i++)
-        shard_release(&c->shards[i]);
+        wl_cshard_release(&c->shards[i]);
     free(c->shards);
     free(c);
 }
@@ -517,16 +259,16 @@ static wl_status cache_insert(wl_cache *c, const char *key, size_t key_len, cons
         /* A write invalidated this shard after the caller read the store:
          * what the caller read may be stale, so it is not cached. */
         pthread_rwlock_unlock(&s->lock);
-        free_entries(fresh);
+        wl_cshard_free_entries(fresh);
         return WL_EBUSY;
     }
-    shard_remove_key(s, hash, key, key_len, now_ms, &garbage);
-    shard_make_room(s, c->shard_budget, entry_cost_of(fresh), now_ms, &garbage);
-    shard_maybe_grow(s);
-    shard_link(s, fresh);
+    wl_cshard_remove_key(s, hash, key, key_len, now_ms, &garbage);
+    wl_cshard_make_room(s, c->shard_budget, entry_cost_of(fresh), now_ms, &garbage);
+    wl_cshard_maybe_grow(s);
+    wl_cshard_link(s, fresh);
     pthread_rwlock_unlock(&s->lock);
 
-    free_entries(garbage);
+    wl_cshard_free_entries(garbage);
     return WL_OK;
 }
 
@@ -574,10 +316,10 @@ void wl_cache_invalidate(wl_cache *c, const char *key, size_t key_len)
 
     pthread_rwlock_wrlock(&s->lock);
     atomic_fetch_add_explicit(&s->invalidations, 1, memory_order_release);
-    shard_remove_key(s, hash, key, key_len, now_ms, &garbage);
+    wl_cshard_remove_key(s, hash, key, key_len, now_ms, &garbage);
     pthread_rwlock_unlock(&s->lock);
 
-    free_entries(garbage);
+    wl_cshard_free_entries(garbage);
 }
 
 /* ---- stats ------------------------------------------------------------ */
