@@ -36,8 +36,8 @@
 #include <time.h>
 
 #include "analytics/aggregate.h"
-#include "analytics/enrich_memo.h"
 #include "analytics/astore.h"
+#include "analytics/enrich_memo.h"
 #include "analytics/event.h"
 #include "analytics/geo.h"
 #include "analytics/referrer.h"
