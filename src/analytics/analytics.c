@@ -42,8 +42,8 @@ struct wl_analytics {
     char db_path[1100];
     char geoip_db[1024];
     unsigned batch_max, batch_wait_ms;
-    wl_lend lend; /* CPU loans of the loops to the worker thread */
-    bool lending; /* the worker thread runs and borrows (--worker-slice-us > 0) */
+    wl_lend lend;     /* CPU loans of the loops to the worker thread */
+    wl_lend *lending; /* &lend when the worker borrows (--worker-slice-us > 0), else NULL */
 
     bool sync_init, thread_started, monitor_started;
     pthread_t thread, monitor;
@@ -89,7 +89,7 @@ static wl_worker_config worker_config(wl_analytics *a)
         .batch_max = a->batch_max,
         .batch_wait_ms = a->batch_wait_ms,
         .metrics = &a->metrics,
-        .lend = a->lending ? &a->lend : NULL,
+        .lend = a->lending,
     };
 }
 
@@ -232,9 +232,10 @@ static wl_status start_worker(wl_analytics *a, const wl_config *cfg, char *err, 
     snprintf(a->geoip_db, sizeof(a->geoip_db), "%s", cfg->geoip_db);
     a->batch_max = cfg->batch_max ? cfg->batch_max : 1;
     a->batch_wait_ms = cfg->batch_wait_ms;
-    a->lending = cfg->worker_slice_us > 0;
-    if (a->lending)
+    if (cfg->worker_slice_us > 0) {
         wl_lend_init(&a->lend, cfg->worker_slice_us);
+        a->lending = &a->lend;
+    }
     if (pthread_create(&a->thread, NULL, worker_main, a) != 0) {
         snprintf(err, errcap, "cannot start the analytics worker thread");
         return WL_EIO;
@@ -303,7 +304,7 @@ void wl_analytics_close(wl_analytics *a)
 
 wl_status wl_analytics_clicks_open(wl_analytics *a, unsigned partition, wl_clicks **out)
 {
-    return wl_clicks_open(a->queue, partition, a->lending ? &a->lend : NULL, out);
+    return wl_clicks_open(a->queue, partition, a->lending, out);
 }
 
 bool wl_analytics_ready(wl_analytics *a)
@@ -313,7 +314,7 @@ bool wl_analytics_ready(wl_analytics *a)
 
 wl_lend *wl_analytics_lend(wl_analytics *a)
 {
-    return a && a->thread_started && a->lending ? &a->lend : NULL;
+    return a && a->thread_started ? a->lending : NULL;
 }
 
 /* ---- metrics ------------------------------------------------------------- */

@@ -71,8 +71,7 @@ static bool await_return(wl_lend *l, int64_t deadline)
 bool wl_lend_give(wl_lend *l, int busy_fd)
 {
     uint32_t want = atomic_load_explicit(&l->want, memory_order_acquire);
-    if (want == WL_LEND_WANT_NONE || !wl_lend_wanted(l) ||
-        atomic_exchange_explicit(&l->lending, true, memory_order_acquire))
+    if (!wl_lend_wanted(l) || atomic_exchange_explicit(&l->lending, true, memory_order_acquire))
         return false;
     /* claim the request; the borrower may have withdrawn it meanwhile */
     if (!atomic_compare_exchange_strong_explicit(&l->want, &want, WL_LEND_WANT_NONE,

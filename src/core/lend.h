@@ -31,7 +31,7 @@
  *     only when there is something new for it.
  *
  * The borrower never waits for a loan for long: when none comes within
- * LEND_WAIT (the loops are busy or asleep) it runs free, exactly as a
+ * 2 ms (the loops are busy or asleep) it runs free, exactly as a
  * thread without loans. Lifetime: a wl_lend outlives the borrower and the
  * lenders (owned by the analytics service); it holds no resources. */
 #ifndef WL_CORE_LEND_H
