@@ -9,6 +9,7 @@
 #include "analytics/aggregate.h"
 
 #include <stdlib.h>
+#include <sys/mman.h>
 #include <string.h>
 #include <time.h>
 
@@ -103,70 +104,91 @@ static uint64_t hash_row(const char *key, size_t key_len, wl_day day, int dim, c
     return fnv(h, value, value_len);
 }
 
-static void index_grow(wl_agg_index *ix, const uint64_t *hashes, size_t nrows)
+static uint32_t slot_row(uint64_t slot)
 {
+    return (uint32_t)slot; /* row index + 1 */
+}
+
+static uint32_t slot_tag(uint64_t slot)
+{
+    return (uint32_t)(slot >> 32);
+}
+
+#define HUGE_PAGE ((size_t)2 << 20)
+
+static uint64_t *slots_alloc(uint32_t size)
+{
+    size_t bytes = (size_t)size * sizeof(uint64_t);
+    if (bytes < HUGE_PAGE)
+        return wl_xcalloc(size, sizeof(uint64_t));
+    void *p = aligned_alloc(HUGE_PAGE, bytes);
+    if (!p)
+        wl_oom();
+    madvise(p, bytes, MADV_HUGEPAGE);
+    memset(p, 0, bytes);
+    return p;
+}
+
+/* Makes room for one more row: doubles the table past half full, moving
+ * each slot by its tag (no row is read). */
+static void index_reserve(wl_agg_index *ix)
+{
+    if (ix->slots && (ix->used + 1) * 2 <= ix->mask + 1)
+        return;
     uint32_t size = ix->slots ? (ix->mask + 1) * 2 : 256;
-    free(ix->slots);
-    ix->slots = wl_xcalloc(size, sizeof(uint32_t));
+    uint64_t *old = ix->slots;
+    uint32_t old_size = old ? ix->mask + 1 : 0;
+    ix->slots = slots_alloc(size);
     ix->mask = size - 1;
-    for (size_t i = 0; i < nrows; i++) {
-        uint32_t s = (uint32_t)hashes[i] & ix->mask;
+    for (uint32_t i = 0; i < old_size; i++) {
+        if (!old[i])
+            continue;
+        uint32_t s = slot_tag(old[i]) & ix->mask;
         while (ix->slots[s])
             s = (s + 1) & ix->mask;
-        ix->slots[s] = (uint32_t)i + 1;
+        ix->slots[s] = old[i];
     }
+    free(old);
+}
+
+/* The first slot of tag's probe sequence. */
+static uint32_t index_start(const wl_agg_index *ix, uint32_t tag)
+{
+    return tag & ix->mask;
+}
+
+static void index_put(wl_agg_index *ix, uint32_t s, uint32_t tag, size_t row)
+{
+    ix->slots[s] = (uint64_t)tag << 32 | (uint32_t)(row + 1);
+    ix->used++;
 }
 
 /* ---- rows --------------------------------------------------------------- */
-
-/* The hashes of day rows live behind the day array, those of dim rows
- * behind the dim array: one allocation each, sized with the rows. */
-static uint64_t *day_hashes(wl_agg *a)
-{
-    return (uint64_t *)(void *)(a->days + a->days_cap);
-}
-
-static uint64_t *dim_hashes(wl_agg *a)
-{
-    return (uint64_t *)(void *)(a->dims + a->dims_cap);
-}
 
 static void days_reserve(wl_agg *a)
 {
     if (a->ndays < a->days_cap)
         return;
-    size_t old = a->days_cap, n = old ? old * 2 : 64;
-    size_t bytes = n * (sizeof(wl_agg_day) + sizeof(uint64_t));
-    wl_agg_day *d = wl_xrealloc(a->days, bytes);
-    /* move the hashes from behind the old capacity to behind the new one */
-    memmove((uint64_t *)(void *)(d + n), (uint64_t *)(void *)(d + old), old * sizeof(uint64_t));
-    a->days = d;
-    a->days_cap = n;
+    a->days_cap = a->days_cap ? a->days_cap * 2 : 64;
+    a->days = wl_xrealloc(a->days, a->days_cap * sizeof(*a->days));
 }
 
 static void dims_reserve(wl_agg *a)
 {
     if (a->ndims < a->dims_cap)
         return;
-    size_t old = a->dims_cap, n = old ? old * 2 : 256;
-    size_t bytes = n * (sizeof(wl_agg_dim) + sizeof(uint64_t));
-    wl_agg_dim *d = wl_xrealloc(a->dims, bytes);
-    memmove((uint64_t *)(void *)(d + n), (uint64_t *)(void *)(d + old), old * sizeof(uint64_t));
-    a->dims = d;
-    a->dims_cap = n;
+    a->dims_cap = a->dims_cap ? a->dims_cap * 2 : 256;
+    a->dims = wl_xrealloc(a->dims, a->dims_cap * sizeof(*a->dims));
 }
 
 static wl_agg_day *find_day(wl_agg *a, wl_slice key, wl_day day)
 {
-    uint64_t h = hash_row(key.ptr, key.len, day, -1, "", 0);
-    if (!a->day_idx.slots || (a->day_idx.used + 1) * 2 > a->day_idx.mask + 1) {
-        index_grow(&a->day_idx, day_hashes(a), a->ndays);
-        a->day_idx.used = (uint32_t)a->ndays;
-    }
-    uint32_t s = (uint32_t)h & a->day_idx.mask;
-    for (uint32_t r; (r = a->day_idx.slots[s]) != 0; s = (s + 1) & a->day_idx.mask) {
-        wl_agg_day *d = &a->days[r - 1];
-        if (day_hashes(a)[r - 1] == h && d->day == day && d->key_len == key.len &&
+    uint32_t tag = (uint32_t)hash_row(key.ptr, key.len, day, -1, "", 0);
+    index_reserve(&a->day_idx);
+    uint32_t s = index_start(&a->day_idx, tag);
+    for (uint64_t v; (v = a->day_idx.slots[s]) != 0; s = (s + 1) & a->day_idx.mask) {
+        wl_agg_day *d = &a->days[slot_row(v) - 1];
+        if (slot_tag(v) == tag && d->day == day && d->key_len == key.len &&
             memcmp(d->key, key.ptr, key.len) == 0)
             return d;
     }
@@ -176,38 +198,33 @@ static wl_agg_day *find_day(wl_agg *a, wl_slice key, wl_day day)
     d->key = intern(a, key.ptr, key.len);
     d->key_len = key.len;
     d->day = day;
-    day_hashes(a)[a->ndays] = h;
-    a->day_idx.slots[s] = (uint32_t)++a->ndays;
-    a->day_idx.used++;
+    index_put(&a->day_idx, s, tag, a->ndays++);
     return d;
 }
 
-static wl_agg_dim *find_dim(wl_agg *a, const wl_agg_day *d, wl_dim dim, const char *value)
+static wl_agg_dim *find_dim(wl_agg *a, wl_agg_day *d, wl_dim dim, const char *value)
 {
     size_t vlen = strlen(value);
     if (vlen > WL_DIM_VALUE_MAX)
         vlen = WL_DIM_VALUE_MAX;
-    uint64_t h = hash_row(d->key, d->key_len, d->day, (int)dim, value, vlen);
-    if (!a->dim_idx.slots || (a->dim_idx.used + 1) * 2 > a->dim_idx.mask + 1) {
-        index_grow(&a->dim_idx, dim_hashes(a), a->ndims);
-        a->dim_idx.used = (uint32_t)a->ndims;
-    }
-    uint32_t s = (uint32_t)h & a->dim_idx.mask;
-    for (uint32_t r; (r = a->dim_idx.slots[s]) != 0; s = (s + 1) & a->dim_idx.mask) {
-        wl_agg_dim *m = &a->dims[r - 1];
+    uint32_t tag = (uint32_t)hash_row(d->key, d->key_len, d->day, (int)dim, value, vlen);
+    index_reserve(&a->dim_idx);
+    uint32_t s = index_start(&a->dim_idx, tag);
+    for (uint64_t v; (v = a->dim_idx.slots[s]) != 0; s = (s + 1) & a->dim_idx.mask) {
+        wl_agg_dim *m = &a->dims[slot_row(v) - 1];
         /* keys are interned once per day row, so the pointer identifies it */
-        if (dim_hashes(a)[r - 1] == h && m->key == d->key && m->day == d->day && m->dim == dim &&
+        if (slot_tag(v) == tag && m->key == d->key && m->day == d->day && m->dim == dim &&
             m->value_len == vlen && memcmp(m->value, value, vlen) == 0)
             return m;
     }
     dims_reserve(a);
     wl_agg_dim *m = &a->dims[a->ndims];
-    *m = (wl_agg_dim){.key = d->key, .key_len = d->key_len, .day = d->day, .dim = dim};
+    *m = (wl_agg_dim){
+        .key = d->key, .key_len = d->key_len, .day = d->day, .dim = dim, .next = d->dims_head};
     m->value = intern(a, value, vlen);
     m->value_len = vlen;
-    dim_hashes(a)[a->ndims] = h;
-    a->dim_idx.slots[s] = (uint32_t)++a->ndims;
-    a->dim_idx.used++;
+    index_put(&a->dim_idx, s, tag, a->ndims++);
+    d->dims_head = (uint32_t)a->ndims;
     return m;
 }
 
@@ -224,9 +241,9 @@ void wl_agg_reset(wl_agg *a)
         free(a->days[i].visitors);
     a->ndays = a->ndims = 0;
     if (a->day_idx.slots)
-        memset(a->day_idx.slots, 0, (a->day_idx.mask + 1) * sizeof(uint32_t));
+        memset(a->day_idx.slots, 0, (a->day_idx.mask + 1) * sizeof(uint64_t));
     if (a->dim_idx.slots)
-        memset(a->dim_idx.slots, 0, (a->dim_idx.mask + 1) * sizeof(uint32_t));
+        memset(a->dim_idx.slots, 0, (a->dim_idx.mask + 1) * sizeof(uint64_t));
     a->day_idx.used = a->dim_idx.used = 0;
     /* keep one arena block for the next batch */
     if (a->arena) {
@@ -284,6 +301,14 @@ wl_status wl_agg_add(wl_agg *a, const wl_click_facts *f)
     return WL_OK;
 }
 
+void wl_agg_prefetch(const wl_agg *a, wl_slice key, int64_t time_ms)
+{
+    if (!a->day_idx.slots)
+        return;
+    uint32_t tag = (uint32_t)hash_row(key.ptr, key.len, wl_day_from_ms(time_ms), -1, "", 0);
+    __builtin_prefetch(&a->day_idx.slots[index_start(&a->day_idx, tag)]);
+}
+
 /* ---- store helpers ------------------------------------------------------ */
 
 static int text_cmp(const char *a, size_t alen, const char *b, size_t blen)
@@ -310,10 +335,40 @@ static int dim_cmp(const void *pa, const void *pb)
     return c ? c : text_cmp(a->value, a->value_len, b->value, b->value_len);
 }
 
+/* A row with the first 8 key bytes inline (big-endian, zero-padded, so
+ * integer order is byte order): most comparisons never load the row. */
+typedef struct sort_item {
+    uint64_t prefix;
+    const wl_agg_day *row;
+} sort_item;
+
+static uint64_t key_prefix(const char *key, size_t len)
+{
+    uint64_t v = 0;
+    for (size_t i = 0; i < 8; i++)
+        v = v << 8 | (i < len ? (unsigned char)key[i] : 0);
+    return v;
+}
+
+static int item_cmp(const void *pa, const void *pb)
+{
+    const sort_item *a = pa, *b = pb;
+    if (a->prefix != b->prefix)
+        return a->prefix < b->prefix ? -1 : 1;
+    return day_cmp(&a->row, &b->row);
+}
+
 void wl_agg_sort_days(const wl_agg_day **rows, size_t n)
 {
-    if (n > 1) /* rows may be NULL when n is 0 */
-        qsort(rows, n, sizeof(*rows), day_cmp);
+    if (n < 2) /* rows may be NULL when n is 0 */
+        return;
+    sort_item *items = wl_xmalloc(n * sizeof(*items));
+    for (size_t i = 0; i < n; i++)
+        items[i] = (sort_item){key_prefix(rows[i]->key, rows[i]->key_len), rows[i]};
+    qsort(items, n, sizeof(*items), item_cmp);
+    for (size_t i = 0; i < n; i++)
+        rows[i] = items[i].row;
+    free(items);
 }
 
 void wl_agg_sort_dims(const wl_agg_dim **rows, size_t n)
@@ -348,7 +403,16 @@ int wl_agg_sketch_sparse(const wl_agg_day *d, uint8_t out[WL_AGG_SKETCH_MAX], si
         uint32_t rank = rest ? (uint32_t)__builtin_clzll(rest) + 1 : HLL_MAX_RANK;
         add[i] = (uint32_t)(h >> (64 - HLL_P)) << 8 | rank;
     }
-    qsort(add, d->nvisitors, sizeof(add[0]), u32_cmp);
+    if (d->nvisitors > 16) {
+        qsort(add, d->nvisitors, sizeof(add[0]), u32_cmp);
+    } else { /* most rows of a batch: a visitor or two, no qsort call */
+        for (uint32_t i = 1; i < d->nvisitors; i++) {
+            uint32_t x = add[i], j = i;
+            for (; j > 0 && add[j - 1] > x; j--)
+                add[j] = add[j - 1];
+            add[j] = x;
+        }
+    }
     uint8_t *o = out + 4;
     size_t m = 0;
     for (uint32_t j = 0; j < d->nvisitors; m++, o += 3) {

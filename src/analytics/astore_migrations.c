@@ -31,6 +31,25 @@ const char *const wl_astore_sqlite_migrations[] = {
     /* 2: human clicks per device, browser and os value of ua.h in the daily
      * row (aggregate.h, wl_agg_ua_values); older dim rows stay and count */
     WL_ASTORE_UA_COLUMNS(UA_COLUMN, ""),
+    /* 3: one row per (link, day) holds everything (astore_sqlite.h): the
+     * visitor sketch moves from uniq, the breakdown values from dim (packed
+     * by wl_dimset_pack, dimset.h). A sketch or value without a daily row
+     * cannot be written, but gets one here rather than being dropped. */
+    "ALTER TABLE daily ADD COLUMN hll BLOB;"
+    "ALTER TABLE daily ADD COLUMN dims BLOB;"
+    "INSERT INTO daily(key, day) SELECT key, day FROM uniq WHERE true"
+    "  ON CONFLICT DO NOTHING;"
+    "INSERT INTO daily(key, day) SELECT DISTINCT key, day FROM dim WHERE true"
+    "  ON CONFLICT DO NOTHING;"
+    "UPDATE daily SET hll = u.hll FROM uniq AS u WHERE u.key = daily.key AND u.day = daily.day;"
+    "UPDATE daily SET dims = p.packed FROM (SELECT key, day,"
+    "  wl_dimset_pack(dim, value, clicks) AS packed FROM dim GROUP BY key, day) AS p"
+    "  WHERE p.key = daily.key AND p.day = daily.day;"
+    "DROP TABLE uniq;"
+    "DROP TABLE dim;",
+    /* 4: which hash a day's key is used with (visitor.h); keys made before
+     * were used with BLAKE2b (1) and keep it until they are destroyed */
+    "ALTER TABLE visitor_keys ADD COLUMN alg INTEGER NOT NULL DEFAULT 1;",
 };
 
 const int wl_astore_sqlite_migration_count =

@@ -38,29 +38,21 @@
 #define ADD(c) c " = " c " + excluded." c
 #define Q(c) "?"
 #define UA_NAMES WL_ASTORE_UA_COLUMNS(NAME, ", ")
-#define DAILY_ROW "(?,?,?,?," WL_ASTORE_UA_COLUMNS(Q, ",") ")"
+#define DAILY_ROW "(?,?,?,?,?,?)"
+#define DAILY_COLS 6 /* parameters of one row: DAILY_ROW */
 #define DAILY_UPSERT(rows)                                                                         \
-    "INSERT INTO daily(key, day, clicks, bot_clicks, " UA_NAMES ") VALUES " rows                   \
+    "INSERT INTO daily(key, day, clicks, bot_clicks, hll, dims) VALUES " rows                      \
     " ON CONFLICT(key, day) DO UPDATE SET clicks = clicks + excluded.clicks,"                      \
-    " bot_clicks = bot_clicks + excluded.bot_clicks, " WL_ASTORE_UA_COLUMNS(ADD, ", ")
-#define UNIQ_UPSERT(rows)                                                                          \
-    "INSERT INTO uniq(key, day, hll) VALUES " rows                                                 \
-    " ON CONFLICT(key, day) DO UPDATE SET hll = wl_hll_union(hll, excluded.hll)"
-#define DIM_UPSERT(rows)                                                                           \
-    "INSERT INTO dim(key, dim, day, value, clicks) VALUES " rows                                   \
-    " ON CONFLICT(key, dim, day, value) DO UPDATE SET clicks = clicks + excluded.clicks"
+    " bot_clicks = bot_clicks + excluded.bot_clicks,"                                              \
+    " hll = wl_hll_union(hll, excluded.hll), dims = wl_dimset_merge(dims, excluded.dims)"
 
 static const char *const sql[S_COUNT_] = {
     [S_DAILY_UPSERT] = DAILY_UPSERT(DAILY_ROW),
     [S_DAILY_UPSERT_N] = DAILY_UPSERT(X4(X4(DAILY_ROW))),
-    [S_DIM_UPSERT] = DIM_UPSERT("(?,?,?,?,?)"),
-    [S_DIM_UPSERT_N] = DIM_UPSERT(X4(X4("(?,?,?,?,?)"))),
     [S_CONSUMER_GET] = "SELECT position, updated_ms, as_of_ms, newest_event_ms, events_total,"
                        " corrupt_total FROM consumer WHERE id = 1",
-    [S_KEY_GET] = "SELECT key FROM visitor_keys WHERE day = ?1",
-    [S_UNIQ_UPSERT] = UNIQ_UPSERT("(?,?,?)"),
-    [S_UNIQ_UPSERT_N] = UNIQ_UPSERT(X4(X4("(?,?,?)"))),
-    [S_KEY_INSERT] = "INSERT INTO visitor_keys(day, key) VALUES (?1, ?2)",
+    [S_KEY_GET] = "SELECT key, alg FROM visitor_keys WHERE day = ?1",
+    [S_KEY_INSERT] = "INSERT INTO visitor_keys(day, key, alg) VALUES (?1, ?2, ?3)",
     [S_KEY_FORGET] = "DELETE FROM visitor_keys WHERE day < ?1",
     [S_CONSUMER_PUT] =
         "INSERT INTO consumer(id, position, updated_ms, as_of_ms, newest_event_ms,"
@@ -71,12 +63,8 @@ static const char *const sql[S_COUNT_] = {
         " newest_event_ms = max(newest_event_ms, excluded.newest_event_ms),"
         " events_total = events_total + excluded.events_total,"
         " corrupt_total = corrupt_total + excluded.corrupt_total",
-    [S_STATS_DAILY] = "SELECT day, clicks, bot_clicks, " UA_NAMES
+    [S_STATS_DAILY] = "SELECT day, clicks, bot_clicks, " UA_NAMES ", hll, dims"
                       " FROM daily WHERE key = ?1 AND day BETWEEN ?2 AND ?3",
-    [S_STATS_DIM] = "SELECT value, sum(clicks) AS c FROM dim"
-                    " WHERE key = ?1 AND dim = ?2 AND day BETWEEN ?3 AND ?4"
-                    " GROUP BY value ORDER BY c DESC, value",
-    [S_STATS_UNIQ] = "SELECT hll FROM uniq WHERE key = ?1 AND day BETWEEN ?2 AND ?3",
 };
 
 #define MIGRATIONS wl_astore_sqlite_migration_count
@@ -162,24 +150,6 @@ static wl_status check_schema(sq_astore *s, bool readonly)
     return v > MIGRATIONS ? WL_EUNSUPPORTED : readonly && v == 0 ? WL_ENOTFOUND : WL_EIO;
 }
 
-/* SQL wl_hll_union(stored, batch): the union of two serialised sketches
- * (hll.h). A malformed one fails the statement, and so the batch. */
-static void sql_hll_union(sqlite3_context *ctx, int argc, sqlite3_value **argv)
-{
-    (void)argc;
-    sq_astore *s = sqlite3_user_data(ctx);
-    const uint8_t *a = sqlite3_value_blob(argv[0]), *b = sqlite3_value_blob(argv[1]);
-    size_t alen = (size_t)sqlite3_value_bytes(argv[0]), blen = (size_t)sqlite3_value_bytes(argv[1]);
-    uint8_t out[WL_HLL_MAX_SERIALIZED];
-    size_t len;
-    if (wl_hll_union_serialized(a, alen, b, blen, out, &len) != WL_OK) {
-        s->sketch_corrupt = true;
-        sqlite3_result_error(ctx, "stored visitor sketch is corrupt", -1);
-        return;
-    }
-    sqlite3_result_blob(ctx, out, (int)len, SQLITE_TRANSIENT);
-}
-
 static wl_status configure_writer(sq_astore *s)
 {
     sqlite3_stmt *st;
@@ -194,12 +164,10 @@ static wl_status configure_writer(sq_astore *s)
         snprintf(s->err, sizeof(s->err), "could not enable WAL journal mode");
         return WL_EIO;
     }
-    rc = sqlite3_create_function_v2(s->db, "wl_hll_union", 2,
-                                    SQLITE_UTF8 | SQLITE_DETERMINISTIC | SQLITE_DIRECTONLY, s,
-                                    sql_hll_union, NULL, NULL, NULL);
-    if (rc != SQLITE_OK)
+    if ((rc = wl_asq_register_functions(s)) != SQLITE_OK)
         return wl_asq_fail(s, rc);
     s->sketches = wl_xmalloc((size_t)UPSERT_ROWS * WL_HLL_MAX_SERIALIZED);
+    s->dimsets = wl_xcalloc(UPSERT_ROWS, sizeof(*s->dimsets));
     /* 64 MiB page cache for the counter tables. The CHECKs hold by construction for what the
      * writer stores (bind_row, fixed-size keys, consumer id 1), and SQLite tests dim's IN list
      * by building a b-tree per row, dearer than the upsert itself: the writer skips them. */
@@ -216,6 +184,10 @@ static void sq_close(wl_astore *base)
     sqlite3_close(s->db);
     free(s->order);
     free(s->sketches);
+    for (int i = 0; s->dimsets && i < UPSERT_ROWS; i++)
+        wl_dimset_buf_release(&s->dimsets[i]);
+    free(s->dimsets);
+    wl_dimset_buf_release(&s->merge);
     free(s);
 }
 
@@ -289,8 +261,10 @@ static wl_status sq_visitor_key_get(wl_astore *base, wl_day day, wl_visitor_key 
     wl_status ws = rc == SQLITE_DONE ? WL_ENOTFOUND : rc == SQLITE_ROW ? WL_OK : wl_asq_fail(s, rc);
     if (ws == WL_OK && sqlite3_column_bytes(st, 0) != WL_VISITOR_KEY_BYTES)
         ws = WL_ECORRUPT;
-    else if (ws == WL_OK)
+    else if (ws == WL_OK) {
         memcpy(out->bytes, sqlite3_column_blob(st, 0), WL_VISITOR_KEY_BYTES);
+        out->alg = (uint8_t)sqlite3_column_int(st, 1);
+    }
     sqlite3_reset(st);
     return ws;
 }
@@ -304,10 +278,10 @@ static void pace(sq_astore *s, bool long_call)
         s->batch->pace(s->batch->pace_ctx, long_call);
 }
 
-/* s->order[0..n) = the day (dims false) or dim rows of a, sorted. */
-static size_t sort_rows(sq_astore *s, bool dims, const wl_agg *a)
+/* s->order[0..n) = a's day rows, sorted. */
+static size_t sort_rows(sq_astore *s, const wl_agg *a)
 {
-    size_t n = dims ? a->ndims : a->ndays;
+    size_t n = a->ndays;
     pace(s, true); /* up to a million rows: not on a CPU loan */
     if (n > s->order_cap) {
         free(s->order);
@@ -315,52 +289,9 @@ static size_t sort_rows(sq_astore *s, bool dims, const wl_agg *a)
         s->order = wl_xmalloc(s->order_cap * sizeof(*s->order));
     }
     for (size_t i = 0; i < n; i++)
-        s->order[i] = dims ? (const void *)&a->dims[i] : (const void *)&a->days[i];
-    if (dims)
-        wl_agg_sort_dims((const wl_agg_dim **)s->order, n);
-    else
-        wl_agg_sort_days((const wl_agg_day **)s->order, n);
+        s->order[i] = &a->days[i];
+    wl_agg_sort_days((const wl_agg_day **)s->order, n);
     return n;
-}
-
-/* false for a row the schema's CHECK would refuse (configure_writer) */
-static bool bind_row(sqlite3_stmt *st, bool dims, int p, const void *row)
-{
-    if (!dims) {
-        const wl_agg_day *d = row;
-        sqlite3_bind_text(st, p + 1, d->key, (int)d->key_len, SQLITE_STATIC);
-        sqlite3_bind_int64(st, p + 2, d->day);
-        sqlite3_bind_int64(st, p + 3, (sqlite3_int64)d->clicks);
-        for (int c = 0; c < WL_AGG_UA_COLS; c++)
-            sqlite3_bind_int64(st, p + 5 + c, d->ua[c]);
-        return sqlite3_bind_int64(st, p + 4, (sqlite3_int64)d->bot_clicks) == SQLITE_OK;
-    }
-    const wl_agg_dim *m = row;
-    if ((unsigned)m->dim >= WL_DIM_COUNT_)
-        return false;
-    sqlite3_bind_text(st, p + 1, m->key, (int)m->key_len, SQLITE_STATIC);
-    sqlite3_bind_text(st, p + 2, wl_dim_name(m->dim), -1, SQLITE_STATIC);
-    sqlite3_bind_int64(st, p + 3, m->day);
-    sqlite3_bind_text(st, p + 4, m->value, (int)m->value_len, SQLITE_STATIC);
-    return sqlite3_bind_int64(st, p + 5, (sqlite3_int64)m->clicks) == SQLITE_OK;
-}
-
-/* Upserts the rows s->order[0..n) of the day (dims false) or dim array. */
-static wl_status put_rows(sq_astore *s, bool dims, size_t n)
-{
-    wl_status ws = WL_OK;
-    for (size_t i = 0; ws == WL_OK && i < n;) {
-        int rows = n - i >= UPSERT_ROWS ? UPSERT_ROWS : 1;
-        sqlite3_stmt *st = wl_asq_stmt(s, (dims ? S_DIM_UPSERT : S_DAILY_UPSERT) + (rows > 1));
-        if (!st)
-            return WL_EIO;
-        for (int r = 0; r < rows; r++, i++)
-            if (!bind_row(st, dims, r * (dims ? 5 : 4 + WL_AGG_UA_COLS), s->order[i]))
-                return WL_EINVAL;
-        ws = run(s, st);
-        pace(s, false);
-    }
-    return ws;
 }
 
 /* Writes the serialised sketch of d's visitors (the batch's) to out. */
@@ -375,51 +306,86 @@ static wl_status batch_sketch(const wl_agg_day *d, uint8_t out[WL_HLL_MAX_SERIAL
     return wl_hll_serialize(&h, out, WL_HLL_MAX_SERIALIZED, len);
 }
 
-/* Upserts rows[0..n) (n is 1 or UPSERT_ROWS) into uniq; wl_hll_union()
- * merges each with the stored sketch inside SQLite, so no read is needed. */
-static wl_status put_sketch_rows(sq_astore *s, const wl_agg_day *const *rows, int n)
+/* Packs the breakdown values of d (its device/browser/os counters and its
+ * chain of dim rows in a) into set. */
+static void batch_dimset(const wl_agg *a, const wl_agg_day *d, wl_dimset_buf *set)
 {
-    sqlite3_stmt *st = wl_asq_stmt(s, n > 1 ? S_UNIQ_UPSERT_N : S_UNIQ_UPSERT);
-    if (!st)
-        return WL_EIO;
-    for (int r = 0; r < n; r++) {
-        uint8_t *blob = s->sketches + (size_t)r * WL_HLL_MAX_SERIALIZED;
-        size_t len;
-        if (batch_sketch(rows[r], blob, &len) != WL_OK)
-            return WL_EIO;
-        sqlite3_bind_text(st, 3 * r + 1, rows[r]->key, (int)rows[r]->key_len, SQLITE_STATIC);
-        sqlite3_bind_int64(st, 3 * r + 2, rows[r]->day);
-        sqlite3_bind_blob(st, 3 * r + 3, blob, (int)len, SQLITE_STATIC);
+    for (int c = 0; c < WL_AGG_UA_COLS; c++)
+        if (d->ua[c])
+            wl_dimset_add(set, wl_agg_ua_dim(c), wl_agg_ua_values[c], strlen(wl_agg_ua_values[c]),
+                          d->ua[c]);
+    for (uint32_t i = d->dims_head; i; i = a->dims[i - 1].next) {
+        const wl_agg_dim *m = &a->dims[i - 1];
+        wl_dimset_add(set, m->dim, m->value, m->value_len, m->clicks);
     }
-    wl_status ws = run(s, st);
-    pace(s, false);
-    if (ws != WL_OK && s->sketch_corrupt) {
-        snprintf(s->err, sizeof(s->err), "a stored visitor sketch is corrupt");
-        return WL_ECORRUPT;
-    }
-    return ws;
+    wl_dimset_encode(set);
 }
 
-/* Merges the visitors of the sorted day rows s->order[0..n) into uniq,
- * UPSERT_ROWS rows to a statement (the tail one by one). */
-static wl_status put_sketches(sq_astore *s, size_t n)
+/* Binds row r (parameters from r * DAILY_COLS + 1) of an upsert: d's counts,
+ * its sketch (NULL without visitors: bots only) and its breakdown values
+ * (NULL without any), both held in s's per-row buffers until the run. */
+static wl_status bind_row(sq_astore *s, sqlite3_stmt *st, int r, const wl_agg *a,
+                          const wl_agg_day *d)
 {
-    const wl_agg_day *rows[UPSERT_ROWS];
-    int k = 0;
-    wl_status ws = WL_OK;
-    s->sketch_corrupt = false;
-    for (size_t i = 0; ws == WL_OK && i < n; i++) {
-        const wl_agg_day *d = s->order[i];
-        if (!d->nvisitors)
-            continue; /* bots only: no sketch */
-        rows[k++] = d;
-        if (k == UPSERT_ROWS) {
-            ws = put_sketch_rows(s, rows, k);
-            k = 0;
-        }
+    int p = r * DAILY_COLS;
+    sqlite3_bind_text(st, p + 1, d->key, (int)d->key_len, SQLITE_STATIC);
+    sqlite3_bind_int64(st, p + 2, d->day);
+    sqlite3_bind_int64(st, p + 3, (sqlite3_int64)d->clicks);
+    sqlite3_bind_int64(st, p + 4, (sqlite3_int64)d->bot_clicks);
+    uint8_t *sketch = s->sketches + (size_t)r * WL_HLL_MAX_SERIALIZED;
+    size_t len;
+    if (d->nvisitors && batch_sketch(d, sketch, &len) != WL_OK)
+        return WL_EIO;
+    if (d->nvisitors)
+        sqlite3_bind_blob(st, p + 5, sketch, (int)len, SQLITE_STATIC);
+    wl_dimset_buf *set = &s->dimsets[r];
+    batch_dimset(a, d, set);
+    if (set->len)
+        sqlite3_bind_blob(st, p + 6, set->out, (int)set->len, SQLITE_STATIC);
+    return WL_OK;
+}
+
+/* Sorted, the rows of a batch are scattered over memory: start loading the
+ * day row PREFETCH_ROWS ahead, and what it points to (key, visitors, first
+ * dim row) half as far ahead, when the row itself is in cache. */
+#define PREFETCH_ROWS 8
+static void prefetch_ahead(const sq_astore *s, const wl_agg *a, size_t i, size_t n)
+{
+    if (i + PREFETCH_ROWS < n)
+        __builtin_prefetch(s->order[i + PREFETCH_ROWS]);
+    if (i + PREFETCH_ROWS / 2 < n) {
+        const wl_agg_day *d = s->order[i + PREFETCH_ROWS / 2];
+        __builtin_prefetch(d->key);
+        if (d->visitors)
+            __builtin_prefetch(d->visitors);
+        if (d->dims_head)
+            __builtin_prefetch(&a->dims[d->dims_head - 1]);
     }
-    for (int r = 0; ws == WL_OK && r < k; r++)
-        ws = put_sketch_rows(s, rows + r, 1);
+}
+
+/* Upserts the sorted day rows s->order[0..n), UPSERT_ROWS to a statement
+ * (the tail one by one). */
+static wl_status put_rows(sq_astore *s, const wl_agg *a, size_t n)
+{
+    wl_status ws = WL_OK;
+    s->blob_corrupt = false;
+    for (size_t i = 0; ws == WL_OK && i < n;) {
+        int rows = n - i >= UPSERT_ROWS ? UPSERT_ROWS : 1;
+        sqlite3_stmt *st = wl_asq_stmt(s, rows > 1 ? S_DAILY_UPSERT_N : S_DAILY_UPSERT);
+        if (!st)
+            return WL_EIO;
+        for (int r = 0; ws == WL_OK && r < rows; r++, i++) {
+            prefetch_ahead(s, a, i, n);
+            ws = bind_row(s, st, r, a, s->order[i]);
+        }
+        if (ws == WL_OK)
+            ws = run(s, st);
+        pace(s, false);
+    }
+    if (ws != WL_OK && s->blob_corrupt) {
+        snprintf(s->err, sizeof(s->err), "a stored visitor sketch or breakdown set is corrupt");
+        return WL_ECORRUPT;
+    }
     return ws;
 }
 
@@ -432,6 +398,7 @@ static wl_status put_keys(sq_astore *s, const wl_astore_batch *b)
             return WL_EIO;
         sqlite3_bind_int64(st, 1, b->new_keys[i].day);
         sqlite3_bind_blob(st, 2, b->new_keys[i].key.bytes, WL_VISITOR_KEY_BYTES, SQLITE_STATIC);
+        sqlite3_bind_int(st, 3, b->new_keys[i].key.alg);
         ws = run(s, st);
     }
     if (ws != WL_OK || !(st = wl_asq_stmt(s, S_KEY_FORGET)))
@@ -462,12 +429,7 @@ static wl_status put_consumer(sq_astore *s, const wl_astore_batch *b)
 static wl_status apply_body(sq_astore *s, const wl_astore_batch *b)
 {
     const wl_agg *a = b->agg;
-    size_t n = a ? sort_rows(s, false, a) : 0;
-    wl_status ws = put_rows(s, false, n);
-    if (ws == WL_OK)
-        ws = put_sketches(s, n);
-    if (a && ws == WL_OK)
-        ws = put_rows(s, true, sort_rows(s, true, a));
+    wl_status ws = a ? put_rows(s, a, sort_rows(s, a)) : WL_OK;
     if (ws == WL_OK)
         ws = put_keys(s, b);
     if (ws == WL_OK)

@@ -11,22 +11,17 @@
 #include <sqlite3.h>
 
 #include "analytics/astore.h"
+#include "analytics/dimset.h"
 
 enum stmt_id {
     S_DAILY_UPSERT,
     S_DAILY_UPSERT_N,
-    S_DIM_UPSERT,
-    S_DIM_UPSERT_N,
     S_CONSUMER_GET,
     S_KEY_GET,
-    S_UNIQ_UPSERT,
-    S_UNIQ_UPSERT_N,
     S_KEY_INSERT,
     S_KEY_FORGET,
     S_CONSUMER_PUT,
     S_STATS_DAILY,
-    S_STATS_DIM,
-    S_STATS_UNIQ,
     S_COUNT_
 };
 
@@ -37,8 +32,12 @@ typedef struct sq_astore {
     sqlite3_stmt *stmt[S_COUNT_];
     const void **order; /* apply's rows in primary-key order */
     size_t order_cap;
-    uint8_t *sketches;   /* [UPSERT_ROWS][WL_HLL_MAX_SERIALIZED]: bound to S_UNIQ_UPSERT* */
-    bool sketch_corrupt; /* set by wl_hll_union() when a stored sketch is malformed */
+    /* apply's blobs of the rows of one upsert statement, bound SQLITE_STATIC:
+     * [UPSERT_ROWS][WL_HLL_MAX_SERIALIZED] sketches, [UPSERT_ROWS] sets */
+    uint8_t *sketches;
+    wl_dimset_buf *dimsets;
+    wl_dimset_buf merge;          /* wl_dimset_merge()'s scratch */
+    bool blob_corrupt;            /* set by a merge function when a stored blob is malformed */
     const wl_astore_batch *batch; /* during apply only: for its pace callback */
     char err[256];
 } sq_astore;
@@ -56,6 +55,10 @@ sqlite3_stmt *wl_asq_stmt(sq_astore *s, enum stmt_id id);
 /* The same with ?1 = key and ?2 = day bound, as most statements need. */
 sqlite3_stmt *wl_asq_stmt_kd(sq_astore *s, enum stmt_id id, const char *key, size_t key_len,
                              wl_day day);
+
+/* Registers the SQL functions of astore_sqlite_fn.c on s->db (user data s).
+ * An SQLite result code. */
+int wl_asq_register_functions(sq_astore *s);
 
 /* astore.h's stats_get for this backend (astore_sqlite_stats.c). */
 wl_status wl_asq_stats_get(wl_astore *base, const char *key, size_t key_len, wl_day from, wl_day to,

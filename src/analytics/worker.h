@@ -76,7 +76,7 @@ wl_status wl_worker_open(const wl_worker_config *cfg, wl_worker **out, char *err
 
 /* One batch: read up to batch_max records (waiting up to batch_wait_ms);
  * while reads come back full (catching up) keep reading into the same batch
- * (at most 40 reads, 1M distinct rows or 1 s), then aggregate, commit once,
+ * (at most 400 reads, 1M distinct rows or 3 s), then aggregate, commit once,
  * reclaim. Returns WL_OK after committing a batch with at
  * least one record, WL_EAGAIN when the queue had nothing new (caught up),
  * or the error of the failed read (WL_EIO) or commit (the batch then stays

@@ -237,6 +237,8 @@ static void test_visitor_keys_life_cycle(void **state)
     wl_astore_day_key keys[2] = {{.day = DAY - 1}, {.day = DAY}};
     memset(keys[0].key.bytes, 1, WL_VISITOR_KEY_BYTES);
     memset(keys[1].key.bytes, 2, WL_VISITOR_KEY_BYTES);
+    keys[0].key.alg = WL_VISITOR_BLAKE2B; /* the hash travels with the key */
+    keys[1].key.alg = WL_VISITOR_SIPHASH;
     wl_astore_batch b = batch_of(&a, &pos);
     b.new_keys = keys;
     b.nnew_keys = 2;
@@ -245,6 +247,9 @@ static void test_visitor_keys_life_cycle(void **state)
     wl_visitor_key got;
     assert_int_equal(wl_astore_visitor_key_get(s, DAY - 1, &got), WL_OK);
     assert_memory_equal(got.bytes, keys[0].key.bytes, WL_VISITOR_KEY_BYTES);
+    assert_int_equal(got.alg, WL_VISITOR_BLAKE2B);
+    assert_int_equal(wl_astore_visitor_key_get(s, DAY, &got), WL_OK);
+    assert_int_equal(got.alg, WL_VISITOR_SIPHASH);
     /* the day rolls over: yesterday's yesterday is destroyed */
     b = batch_of(&a, &pos);
     b.forget_keys_before = DAY;
@@ -292,6 +297,8 @@ static void test_v1_store_migrates_and_merges(void **state)
     assert_int_equal(
         sqlite3_exec(db,
                      "PRAGMA user_version = 1;"
+                     "INSERT INTO visitor_keys VALUES (20422, zeroblob(32));"
+                     "INSERT INTO uniq VALUES ('k', 20422, x'01010002000101000202');"
                      "INSERT INTO daily VALUES ('k', 20422, 7, 1);"
                      "INSERT INTO dim VALUES ('k', 'ref', 20422, 'a.example', 7),"
                      " ('k', 'country', 20422, 'DE', 7), ('k', 'device', 20422, 'mobile', 7),"
@@ -300,7 +307,10 @@ static void test_v1_store_migrates_and_merges(void **state)
                      NULL, NULL, NULL),
         SQLITE_OK);
     sqlite3_close(db);
-    wl_astore *s = open_store(f, 0); /* migrates */
+    wl_astore *s = open_store(f, 0); /* migrates: dims and sketch into the daily row */
+    wl_visitor_key key;
+    assert_int_equal(wl_astore_visitor_key_get(s, DAY, &key), WL_OK);
+    assert_int_equal(key.alg, WL_VISITOR_BLAKE2B); /* an old key keeps its hash */
     wl_agg a;
     wl_agg_init(&a);
     add_clicks(&a, "k", DAY, 4, 0, "a.example"); /* mobile, Firefox, Android: columns */
@@ -327,6 +337,10 @@ static void test_v1_store_migrates_and_merges(void **state)
     assert_string_equal(st->items[WL_DIM_BROWSER][2].value, "w3m");
     assert_int_equal(st->items[WL_DIM_OS][0].clicks, 12);
     assert_int_equal(st->items[WL_DIM_REF][0].clicks, 12);
+    assert_int_equal(st->nitems[WL_DIM_COUNTRY], 1); /* DE: 7 migrated + 5 new */
+    assert_int_equal(st->items[WL_DIM_COUNTRY][0].clicks, 12);
+    /* the batch's 4 visitors (the odd click has none) + the migrated sketch's 2 */
+    assert_int_equal(st->unique_visitors, 6);
     free(st);
     wl_astore_close(r);
     wl_agg_release(&a);
@@ -386,17 +400,18 @@ static void test_unknown_is_derived(void **state)
     wl_queue_pos_init(&pos);
     wl_astore_batch b = batch_of(&a, &pos);
     assert_int_equal(wl_astore_apply(s, &b), WL_OK);
-    sqlite3 *raw; /* what a store written before the rule holds */
+    sqlite3 *raw; /* what a store written before the rule holds, the next day: 7 clicks
+                   * of ref "unknown" (dimset.h: version, dim 0, length 7, value, 7) */
     assert_int_equal(sqlite3_open(f->path, &raw), SQLITE_OK);
     assert_int_equal(sqlite3_exec(raw,
-                                  "INSERT INTO dim VALUES ('t', 'ref', 20422, 'unknown', 7);"
-                                  "UPDATE daily SET clicks = clicks + 7 WHERE key = 't';",
+                                  "INSERT INTO daily(key, day, clicks, dims) VALUES"
+                                  " ('t', 20423, 7, x'010007756e6b6e6f776e07');",
                                   NULL, NULL, NULL),
                      SQLITE_OK);
     sqlite3_close(raw);
 
     wl_astore_stats *st = malloc(sizeof(*st));
-    assert_int_equal(wl_astore_stats_get(s, "t", 1, DAY, DAY, st), WL_OK);
+    assert_int_equal(wl_astore_stats_get(s, "t", 1, DAY, DAY + 1, st), WL_OK);
     assert_int_equal(st->clicks, 565);
     assert_int_equal(st->nitems[WL_DIM_REF], WL_TOP_N + 1);
     assert_string_equal(st->items[WL_DIM_REF][0].value, "unknown");
@@ -479,7 +494,7 @@ static void test_corrupt_stored_sketch_fails_batch(void **state)
 
     sqlite3 *raw;
     assert_int_equal(sqlite3_open(f->path, &raw), SQLITE_OK);
-    assert_int_equal(sqlite3_exec(raw, "UPDATE uniq SET hll = x'010100020001'", NULL, NULL, NULL),
+    assert_int_equal(sqlite3_exec(raw, "UPDATE daily SET hll = x'010100020001'", NULL, NULL, NULL),
                      SQLITE_OK); /* says 2 entries, has none */
     sqlite3_close(raw);
 
@@ -498,6 +513,36 @@ static void test_corrupt_stored_sketch_fails_batch(void **state)
     wl_astore_close(s);
 }
 
+/* Likewise a stored breakdown set that does not parse (dimset.h). */
+static void test_corrupt_stored_dims_fail_batch(void **state)
+{
+    fixture *f = *state;
+    wl_astore *s = open_store(f, 0);
+    wl_agg a;
+    wl_agg_init(&a);
+    add_clicks(&a, "abc", DAY, 5, 0, "r.example");
+    wl_queue_pos pos;
+    wl_queue_pos_init(&pos);
+    wl_astore_batch b = batch_of(&a, &pos);
+    assert_int_equal(wl_astore_apply(s, &b), WL_OK);
+    sqlite3 *raw;
+    assert_int_equal(sqlite3_open(f->path, &raw), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(raw, "UPDATE daily SET dims = x'0100'", NULL, NULL, NULL),
+                     SQLITE_OK); /* an entry cut after its dim byte */
+    sqlite3_close(raw);
+    pos.part[0].offset = 999;
+    assert_int_equal(wl_astore_apply(s, &b), WL_ECORRUPT);
+    assert_non_null(strstr(wl_astore_errmsg(s), "corrupt"));
+    wl_astore_consumer c;
+    assert_int_equal(wl_astore_consumer_get(s, &c), WL_OK);
+    assert_int_equal(c.pos.part[0].offset, 0);
+    wl_astore_stats *st = malloc(sizeof(*st));
+    assert_int_equal(wl_astore_stats_get(s, "abc", 3, DAY, DAY, st), WL_ECORRUPT);
+    free(st);
+    wl_agg_release(&a);
+    wl_astore_close(s);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -511,6 +556,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_unknown_is_derived, setup, teardown),
         cmocka_unit_test_setup_teardown(test_sketches_merge_across_batches, setup, teardown),
         cmocka_unit_test_setup_teardown(test_corrupt_stored_sketch_fails_batch, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_corrupt_stored_dims_fail_batch, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

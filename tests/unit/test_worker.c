@@ -228,18 +228,18 @@ static void test_end_to_end_exact_counts(void **state)
     assert_int_not_equal(atomic_load(&f->metrics.as_of_ms), 0);
 }
 
-/* A worker that is behind folds up to 40 full reads of batch_max into one
+/* A worker that is behind folds up to 400 full reads of batch_max into one
  * commit; the last (short) read drains the queue and sets as_of. */
 static void test_catch_up_folds_reads(void **state)
 {
     fixture *f = *state;
-    produce(f, 0, 4050, 0);
-    wl_worker *w = open_worker(f, 50);
+    produce(f, 0, 4005, 0);
+    wl_worker *w = open_worker(f, 5);
     assert_int_equal(wl_worker_step(w), WL_OK);
     assert_int_equal(atomic_load(&f->metrics.last_batch), 2000);
     assert_int_equal(atomic_load(&f->metrics.as_of_ms), 0); /* not drained yet */
-    assert_int_equal(run_until_caught_up(w), 2);            /* 2000, 50 */
-    assert_int_equal(atomic_load(&f->metrics.last_batch), 50);
+    assert_int_equal(run_until_caught_up(w), 2);            /* 2000, 5 */
+    assert_int_equal(atomic_load(&f->metrics.last_batch), 5);
     assert_int_not_equal(atomic_load(&f->metrics.as_of_ms), 0);
     wl_worker_close(w);
     assert_int_equal(atomic_load(&f->metrics.batches), 3);
@@ -286,7 +286,7 @@ static void test_crash_before_commit_then_exact(void **state)
     produce(f, 0, 3000, 0);
     crash_plan plan = {.commits_before_crash = 2};
     wl_astore_sqlite_set_commit_hook(crash_at, &plan);
-    wl_worker *w = open_worker(f, 10); /* catching up: 40 reads of 10 a commit */
+    wl_worker *w = open_worker(f, 1); /* catching up: 400 reads of 1 a commit */
     assert_int_equal(wl_worker_step(w), WL_OK);
     assert_int_equal(wl_worker_step(w), WL_OK);
     /* the third batch is aggregated and written, then the commit dies */
