@@ -1,20 +1,22 @@
 /* astore_sqlite.h - the SQLite backend of the analytics store (contract:
  * astore.h). The worker's database is <data_dir>/analytics.db.
  *
- * Schema (version 2; days are INTEGER days since 1970-01-01 UTC):
- *   daily(key, day, clicks, bot_clicks,            PRIMARY KEY (key, day)
- *         dev_desktop, ..., os_unknown)            human clicks per device, browser
- *                                                  and os value of ua.h (version 2)
- *   dim(key, dim, day, value, clicks)              PRIMARY KEY (key, dim, day, value)
- *       dim in ('ref','country','device','browser','os'); human clicks only;
- *       device/browser/os rows only for values without a daily column (and
- *       those written before version 2): a breakdown sums both; no new
- *       'unknown' ref/country rows (WL_AGG_UNKNOWN: derived when read, older
- *       rows added to it)
- *   uniq(key, day, hll BLOB)                       PRIMARY KEY (key, day)
- *   visitor_keys(day PRIMARY KEY, key BLOB(32))
+ * Schema (version 4; days are INTEGER days since 1970-01-01 UTC):
+ *   daily(key, day, clicks, bot_clicks,            PRIMARY KEY (key, day); one
+ *         dev_desktop, ..., os_unknown,            row holds all of a link's day:
+ *         hll BLOB, dims BLOB)                     counters, the visitors' sketch
+ *                                                  (hll.h) and the breakdown
+ *       values (dimset.h: (dim, value, clicks) entries; human clicks only; no
+ *       "unknown" referrer/country entries - derived when read, older ones
+ *       added to it). The dev_/br_/os_ columns (version 2) are read but no
+ *       longer written: their values are dims entries since version 3.
+ *       NULL blobs: no visitors (bots only) / no values.
+ *   visitor_keys(day PRIMARY KEY, key BLOB(32),    alg: the hash the key is
+ *                alg)                              used with (visitor.h, version 4)
  *   consumer(id = 1, position TEXT, updated_ms, as_of_ms, newest_event_ms,
  *            events_total, corrupt_total)
+ * Version 3 folded the tables uniq(key, day, hll) and dim(key, dim, day,
+ * value, clicks) of versions 1-2 into the daily row (astore_migrations.c).
  * The schema version is PRAGMA user_version; migrations are versioned steps.
  * No client address is stored: only sketches of keyed hashes. */
 #ifndef WL_ASTORE_SQLITE_H
