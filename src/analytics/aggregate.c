@@ -9,7 +9,6 @@
 #include "analytics/aggregate.h"
 
 #include <stdlib.h>
-#include <sys/mman.h>
 #include <string.h>
 #include <time.h>
 
@@ -114,21 +113,6 @@ static uint32_t slot_tag(uint64_t slot)
     return (uint32_t)(slot >> 32);
 }
 
-#define HUGE_PAGE ((size_t)2 << 20)
-
-static uint64_t *slots_alloc(uint32_t size)
-{
-    size_t bytes = (size_t)size * sizeof(uint64_t);
-    if (bytes < HUGE_PAGE)
-        return wl_xcalloc(size, sizeof(uint64_t));
-    void *p = aligned_alloc(HUGE_PAGE, bytes);
-    if (!p)
-        wl_oom();
-    madvise(p, bytes, MADV_HUGEPAGE);
-    memset(p, 0, bytes);
-    return p;
-}
-
 /* Makes room for one more row: doubles the table past half full, moving
  * each slot by its tag (no row is read). */
 static void index_reserve(wl_agg_index *ix)
@@ -138,7 +122,7 @@ static void index_reserve(wl_agg_index *ix)
     uint32_t size = ix->slots ? (ix->mask + 1) * 2 : 256;
     uint64_t *old = ix->slots;
     uint32_t old_size = old ? ix->mask + 1 : 0;
-    ix->slots = slots_alloc(size);
+    ix->slots = wl_xcalloc(size, sizeof(uint64_t));
     ix->mask = size - 1;
     for (uint32_t i = 0; i < old_size; i++) {
         if (!old[i])
@@ -335,40 +319,10 @@ static int dim_cmp(const void *pa, const void *pb)
     return c ? c : text_cmp(a->value, a->value_len, b->value, b->value_len);
 }
 
-/* A row with the first 8 key bytes inline (big-endian, zero-padded, so
- * integer order is byte order): most comparisons never load the row. */
-typedef struct sort_item {
-    uint64_t prefix;
-    const wl_agg_day *row;
-} sort_item;
-
-static uint64_t key_prefix(const char *key, size_t len)
-{
-    uint64_t v = 0;
-    for (size_t i = 0; i < 8; i++)
-        v = v << 8 | (i < len ? (unsigned char)key[i] : 0);
-    return v;
-}
-
-static int item_cmp(const void *pa, const void *pb)
-{
-    const sort_item *a = pa, *b = pb;
-    if (a->prefix != b->prefix)
-        return a->prefix < b->prefix ? -1 : 1;
-    return day_cmp(&a->row, &b->row);
-}
-
 void wl_agg_sort_days(const wl_agg_day **rows, size_t n)
 {
-    if (n < 2) /* rows may be NULL when n is 0 */
-        return;
-    sort_item *items = wl_xmalloc(n * sizeof(*items));
-    for (size_t i = 0; i < n; i++)
-        items[i] = (sort_item){key_prefix(rows[i]->key, rows[i]->key_len), rows[i]};
-    qsort(items, n, sizeof(*items), item_cmp);
-    for (size_t i = 0; i < n; i++)
-        rows[i] = items[i].row;
-    free(items);
+    if (n > 1) /* rows may be NULL when n is 0 */
+        qsort(rows, n, sizeof(*rows), day_cmp);
 }
 
 void wl_agg_sort_dims(const wl_agg_dim **rows, size_t n)
