@@ -85,7 +85,7 @@ static void test_bound_folds_least_clicked(void **state)
 {
     (void)state;
     enum { N = WL_DIMSET_MAX_VALUES + 10 };
-    static char names[N][16];
+    static char names[N][24];
     wl_dimset_buf b = WL_DIMSET_BUF_INIT;
     uint64_t total = 0;
     for (int i = 0; i < N; i++) {
