@@ -222,7 +222,8 @@ void wl_agg_init(wl_agg *a)
 void wl_agg_reset(wl_agg *a)
 {
     for (size_t i = 0; i < a->ndays; i++)
-        free(a->days[i].visitors);
+        if (a->days[i].cap > WL_AGG_INLINE_VISITORS)
+            free(a->days[i].visitors);
     a->ndays = a->ndims = 0;
     if (a->day_idx.slots)
         memset(a->day_idx.slots, 0, (a->day_idx.mask + 1) * sizeof(uint64_t));
@@ -250,6 +251,23 @@ void wl_agg_release(wl_agg *a)
     wl_agg_init(a);
 }
 
+static void add_visitor(wl_agg_day *d, uint64_t hash)
+{
+    if (d->nvisitors < WL_AGG_INLINE_VISITORS) {
+        d->inline_visitors[d->nvisitors++] = hash;
+        d->cap = WL_AGG_INLINE_VISITORS;
+        return;
+    }
+    if (d->nvisitors == d->cap) {
+        bool was_inline = d->cap <= WL_AGG_INLINE_VISITORS;
+        d->cap = d->cap < 8 ? 8 : d->cap * 2;
+        d->visitors = wl_xrealloc(was_inline ? NULL : d->visitors, d->cap * sizeof(uint64_t));
+        if (was_inline)
+            memcpy(d->visitors, d->inline_visitors, sizeof(d->inline_visitors));
+    }
+    d->visitors[d->nvisitors++] = hash;
+}
+
 wl_status wl_agg_add(wl_agg *a, const wl_click_facts *f)
 {
     if (!f->key.len)
@@ -264,11 +282,7 @@ wl_status wl_agg_add(wl_agg *a, const wl_click_facts *f)
     } else {
         d->clicks++;
         if (f->has_visitor) {
-            if (d->nvisitors == d->cap) {
-                d->cap = d->cap ? d->cap * 2 : 8;
-                d->visitors = wl_xrealloc(d->visitors, d->cap * sizeof(uint64_t));
-            }
-            d->visitors[d->nvisitors++] = f->visitor_hash;
+            add_visitor(d, f->visitor_hash);
         }
         /* d stays valid: find_dim grows only the dims array */
         for (int i = 0; i < WL_DIM_COUNT_; i++) {
@@ -353,7 +367,7 @@ int wl_agg_sketch_sparse(const wl_agg_day *d, uint8_t out[WL_AGG_SKETCH_MAX], si
     /* (index << 8 | rank), sorted: per index the largest rank last */
     uint32_t add[SPARSE_MAX];
     for (uint32_t i = 0; i < d->nvisitors; i++) {
-        uint64_t h = d->visitors[i], rest = h << HLL_P;
+        uint64_t h = wl_agg_day_visitors(d)[i], rest = h << HLL_P;
         uint32_t rank = rest ? (uint32_t)__builtin_clzll(rest) + 1 : HLL_MAX_RANK;
         add[i] = (uint32_t)(h >> (64 - HLL_P)) << 8 | rank;
     }

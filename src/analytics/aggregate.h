@@ -95,7 +95,11 @@ typedef struct wl_agg_day {
     size_t key_len;
     wl_day day;
     uint64_t clicks, bot_clicks;
+    /* the hashes: wl_agg_day_visitors(); held in the row itself up to
+     * WL_AGG_INLINE_VISITORS (most rows of a batch: no allocation), then in
+     * `visitors` (cap > WL_AGG_INLINE_VISITORS) */
     uint64_t *visitors;
+    uint64_t inline_visitors[2];
     uint32_t nvisitors, cap;
     uint32_t ua[WL_AGG_UA_COLS]; /* human clicks per wl_agg_ua_values[] */
     /* its dim rows: a->dims[dims_head - 1], then that row's .next, ...
@@ -115,6 +119,14 @@ typedef struct wl_agg_dim {
     uint64_t clicks;
     uint32_t next; /* the next dim row of the same wl_agg_day, + 1; 0 = none */
 } wl_agg_dim;
+
+#define WL_AGG_INLINE_VISITORS 2
+
+/* d's visitor hashes [0..d->nvisitors). Valid until d's row changes. */
+static inline const uint64_t *wl_agg_day_visitors(const wl_agg_day *d)
+{
+    return d->cap > WL_AGG_INLINE_VISITORS ? d->visitors : d->inline_visitors;
+}
 
 struct wl_agg_arena;
 

@@ -301,8 +301,9 @@ static wl_status batch_sketch(const wl_agg_day *d, uint8_t out[WL_HLL_MAX_SERIAL
         return WL_OK; /* few visitors: sparse, without a 4 KiB sketch */
     wl_hll h;
     wl_hll_init(&h);
+    const uint64_t *v = wl_agg_day_visitors(d);
     for (uint32_t i = 0; i < d->nvisitors; i++)
-        wl_hll_add_hash(&h, d->visitors[i]);
+        wl_hll_add_hash(&h, v[i]);
     return wl_hll_serialize(&h, out, WL_HLL_MAX_SERIALIZED, len);
 }
 
@@ -356,7 +357,7 @@ static void prefetch_ahead(const sq_astore *s, const wl_agg *a, size_t i, size_t
     if (i + PREFETCH_ROWS / 2 < n) {
         const wl_agg_day *d = s->order[i + PREFETCH_ROWS / 2];
         __builtin_prefetch(d->key);
-        if (d->visitors)
+        if (d->cap > WL_AGG_INLINE_VISITORS)
             __builtin_prefetch(d->visitors);
         if (d->dims_head)
             __builtin_prefetch(&a->dims[d->dims_head - 1]);

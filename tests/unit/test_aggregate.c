@@ -202,7 +202,7 @@ static void test_sketch_sparse_matches_hll(void **state)
 {
     (void)state;
     static uint64_t vis[2000];
-    wl_agg_day d = {.visitors = vis};
+    wl_agg_day d = {.visitors = vis, .cap = 2000}; /* a heap array (aggregate.h) */
     uint8_t want[WL_HLL_MAX_SERIALIZED], got[WL_AGG_SKETCH_MAX];
     size_t wantlen, gotlen;
     unsigned sizes[] = {0, 1, 3, 50, 400, 600, 1364, 1365, 2000};
