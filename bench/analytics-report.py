@@ -253,13 +253,14 @@ def summary(workdir, out_md):
         "to `consumer.events_total` in analytics.db reaching the round's clicks (polled every "
         "5 ms)." % meta.get("server_cpu", "?"))
     add("")
-    add("The rows differ mainly in how many distinct links a batch touches: each (link, day) in "
-        "a batch costs SQLite upserts in the commit - its daily row (counters, device/browser/OS "
-        "columns), its visitor sketch (HyperLogLog, merged inside SQLite) and a row per known "
-        "referrer and country - so clicks on few links (or on a few hot ones, zipf) collapse "
-        "into few row updates per batch, while clicks spread uniformly over many links are "
-        "nearly one (link, day) each: the worst case. worker_bench's 50 random referrers also "
-        "make almost every click its own referrer row; the binary's clicks (wrk) share one.%s The binary's exit summaries (commits "
+    add("The rows differ mainly in how many distinct (link, day) pairs a batch touches: each "
+        "costs one upsert in the commit - the daily row holding its counters, its visitor "
+        "sketch (HyperLogLog) and its breakdown values (both merged inside SQLite) - so clicks "
+        "on few links (or on a few hot ones, zipf) collapse into few row updates per batch, "
+        "while clicks spread uniformly over many links are nearly one row each: the worst "
+        "case. worker_bench spreads its clicks over 3 days (300,000 rows at 100,000 links) and "
+        "4 user agents; the binary's clicks (wrk) are all of one day (100,000 rows), with one user "
+        "agent and one referrer.%s The binary's exit summaries (commits "
         "and mean commit time) are printed by analytics.sh: compare commit time × commits with "
         "the drain time to see how much of it is the SQLite commit." % worker_ratios(ws))
     add("")
