@@ -322,27 +322,10 @@ static int day_cmp(const void *pa, const void *pb)
     return c ? c : (a->day > b->day) - (a->day < b->day);
 }
 
-static int dim_cmp(const void *pa, const void *pb)
-{
-    const wl_agg_dim *a = *(const wl_agg_dim *const *)pa, *b = *(const wl_agg_dim *const *)pb;
-    int c = text_cmp(a->key, a->key_len, b->key, b->key_len);
-    if (!c && a->dim != b->dim)
-        c = strcmp(wl_dim_name(a->dim), wl_dim_name(b->dim));
-    if (!c && a->day != b->day)
-        c = a->day > b->day ? 1 : -1;
-    return c ? c : text_cmp(a->value, a->value_len, b->value, b->value_len);
-}
-
 void wl_agg_sort_days(const wl_agg_day **rows, size_t n)
 {
     if (n > 1) /* rows may be NULL when n is 0 */
         qsort(rows, n, sizeof(*rows), day_cmp);
-}
-
-void wl_agg_sort_dims(const wl_agg_dim **rows, size_t n)
-{
-    if (n > 1)
-        qsort(rows, n, sizeof(*rows), dim_cmp);
 }
 
 /* The sparse form of hll.h: version 1, encoding 1, a 2-byte count, then

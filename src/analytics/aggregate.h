@@ -167,12 +167,10 @@ void wl_agg_prefetch(const wl_agg *a, wl_slice key, int64_t time_ms);
 
 /* ---- store helpers ------------------------------------------------------ */
 
-/* Sort row pointers into the analytics store's primary-key order: (key, day)
- * and (key, dimension name, day, value), text compared as SQLite's BINARY
- * collation does (bytes, then the shorter first). Upserting in that order
- * walks each b-tree front to back. */
+/* Sorts row pointers into the analytics store's primary-key order, (key,
+ * day), the key compared as SQLite's BINARY collation does (bytes, then the
+ * shorter first). Upserting in that order walks the b-tree front to back. */
 void wl_agg_sort_days(const wl_agg_day **rows, size_t n);
-void wl_agg_sort_dims(const wl_agg_dim **rows, size_t n);
 
 /* Largest output of wl_agg_sketch_sparse(): a sparse sketch one register
  * short of the size where the dense encoding wins (hll.h). */

@@ -6,13 +6,14 @@
  *   row. With WAL and synchronous=FULL the COMMIT is durable when it
  *   returns, so the position in the consumer row never runs ahead of the
  *   counts it stands for: that is the exactly-once guarantee.
- * - Counters are upserts that add (clicks = clicks + excluded.clicks), so a
- *   batch touches one row per distinct (link, day[, dim, value]) whatever
- *   the number of events, in primary-key order; device/browser/os counters
- *   of ua.h's values are columns of the daily row. Sketches are upserts
- *   too: the batch's sketch of a (link, day) is merged with the stored one
- *   by the SQL function wl_hll_union() (hll.h; sparse sketches are merged
- *   without expanding them), so no row is read back into C first.
+ * - One row per (link, day) holds everything a batch adds for it, and is
+ *   one upsert: counters add (clicks = clicks + excluded.clicks), the
+ *   batch's visitor sketch merges with the stored one in wl_hll_union()
+ *   (hll.h; sparse sketches without expanding them) and its breakdown
+ *   values with the stored ones in wl_dimset_merge() (dimset.h), SQL
+ *   functions of astore_sqlite_fn.c, so no row is read back into C first.
+ *   A batch touches one row per distinct (link, day) whatever the number of
+ *   events, in primary-key order.
  * - secure_delete is on so a deleted visitor key is overwritten on disk, not
  *   just unlinked from the b-tree (visitor.h, key life cycle).
  * - Statements are prepared on first use (a read-only handle never prepares
@@ -35,8 +36,6 @@
 #define UPSERT_ROWS 16
 #define X4(r) r "," r "," r "," r /* X4(X4(row)): the UPSERT_ROWS rows */
 #define NAME(c) c
-#define ADD(c) c " = " c " + excluded." c
-#define Q(c) "?"
 #define UA_NAMES WL_ASTORE_UA_COLUMNS(NAME, ", ")
 #define DAILY_ROW "(?,?,?,?,?,?)"
 #define DAILY_COLS 6 /* parameters of one row: DAILY_ROW */
@@ -168,12 +167,10 @@ static wl_status configure_writer(sq_astore *s)
         return wl_asq_fail(s, rc);
     s->sketches = wl_xmalloc((size_t)UPSERT_ROWS * WL_HLL_MAX_SERIALIZED);
     s->dimsets = wl_xcalloc(UPSERT_ROWS, sizeof(*s->dimsets));
-    /* 64 MiB page cache for the counter tables. The CHECKs hold by construction for what the
-     * writer stores (bind_row, fixed-size keys, consumer id 1), and SQLite tests dim's IN list
-     * by building a b-tree per row, dearer than the upsert itself: the writer skips them. */
+    /* 64 MiB page cache for the daily table. (Schemas 1-2 turned CHECKs off for dim's costly
+     * IN list; the table is gone, and the CHECKs left cost nothing.) */
     return wl_asq_exec(s, "PRAGMA synchronous = FULL; PRAGMA secure_delete = ON;"
-                          " PRAGMA journal_size_limit = 67108864; PRAGMA cache_size = -65536;"
-                          " PRAGMA ignore_check_constraints = ON");
+                          " PRAGMA journal_size_limit = 67108864; PRAGMA cache_size = -65536;");
 }
 
 static void sq_close(wl_astore *base)
@@ -290,7 +287,7 @@ static size_t sort_rows(sq_astore *s, const wl_agg *a)
     }
     for (size_t i = 0; i < n; i++)
         s->order[i] = &a->days[i];
-    wl_agg_sort_days((const wl_agg_day **)s->order, n);
+    wl_agg_sort_days(s->order, n);
     return n;
 }
 

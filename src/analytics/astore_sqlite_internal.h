@@ -30,7 +30,7 @@ typedef struct sq_astore {
     wl_astore base; /* first: a wl_astore * is a sq_astore * */
     sqlite3 *db;
     sqlite3_stmt *stmt[S_COUNT_];
-    const void **order; /* apply's rows in primary-key order */
+    const wl_agg_day **order; /* apply's rows in primary-key order */
     size_t order_cap;
     /* apply's blobs of the rows of one upsert statement, bound SQLITE_STATIC:
      * [UPSERT_ROWS][WL_HLL_MAX_SERIALIZED] sketches, [UPSERT_ROWS] sets */

@@ -243,29 +243,16 @@ static void test_sketch_sparse_matches_hll(void **state)
 static void test_sort_rows(void **state)
 {
     (void)state;
-    wl_agg_dim m[] = {
-        {.key = "b", .key_len = 1, .day = 1, .dim = WL_DIM_REF, .value = "x", .value_len = 1},
-        {.key = "ab", .key_len = 2, .day = 2, .dim = WL_DIM_OS, .value = "z", .value_len = 1},
-        {.key = "a", .key_len = 1, .day = 2, .dim = WL_DIM_REF, .value = "x", .value_len = 1},
-        {.key = "a", .key_len = 1, .day = 1, .dim = WL_DIM_REF, .value = "xy", .value_len = 2},
-        {.key = "a", .key_len = 1, .day = 1, .dim = WL_DIM_REF, .value = "x", .value_len = 1},
-        {.key = "a", .key_len = 1, .day = 9, .dim = WL_DIM_BROWSER, .value = "x", .value_len = 1}};
-    const wl_agg_dim *p[6];
-    for (int i = 0; i < 6; i++)
-        p[i] = &m[5 - i];
-    wl_agg_sort_dims(p, 6);
-    /* a/browser/9, a/ref/1/x, a/ref/1/xy, a/ref/2, ab, b */
-    const int order[] = {5, 4, 3, 2, 1, 0};
-    for (int i = 0; i < 6; i++)
-        assert_ptr_equal(p[i], &m[order[i]]);
     wl_agg_day d[] = {{.key = "b", .key_len = 1, .day = 1},
                       {.key = "a", .key_len = 1, .day = 3},
+                      {.key = "ab", .key_len = 2, .day = 0},
                       {.key = "a", .key_len = 1, .day = -1}};
-    const wl_agg_day *q[3] = {&d[0], &d[1], &d[2]};
-    wl_agg_sort_days(q, 3);
-    assert_ptr_equal(q[0], &d[2]);
+    const wl_agg_day *q[4] = {&d[0], &d[1], &d[2], &d[3]};
+    wl_agg_sort_days(q, 4); /* a/-1, a/3, ab (the shorter key first), b */
+    assert_ptr_equal(q[0], &d[3]);
     assert_ptr_equal(q[1], &d[1]);
-    assert_ptr_equal(q[2], &d[0]);
+    assert_ptr_equal(q[2], &d[2]);
+    assert_ptr_equal(q[3], &d[0]);
 }
 
 int main(void)
