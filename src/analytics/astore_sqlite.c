@@ -35,8 +35,6 @@
 
 #define UPSERT_ROWS 16
 #define X4(r) r "," r "," r "," r /* X4(X4(row)): the UPSERT_ROWS rows */
-#define NAME(c) c
-#define UA_NAMES WL_ASTORE_UA_COLUMNS(NAME, ", ")
 #define DAILY_ROW "(?,?,?,?,?,?)"
 #define DAILY_COLS 6 /* parameters of one row: DAILY_ROW */
 #define DAILY_UPSERT(rows)                                                                         \
@@ -62,7 +60,7 @@ static const char *const sql[S_COUNT_] = {
         " newest_event_ms = max(newest_event_ms, excluded.newest_event_ms),"
         " events_total = events_total + excluded.events_total,"
         " corrupt_total = corrupt_total + excluded.corrupt_total",
-    [S_STATS_DAILY] = "SELECT day, clicks, bot_clicks, " UA_NAMES ", hll, dims"
+    [S_STATS_DAILY] = "SELECT day, clicks, bot_clicks, hll, dims"
                       " FROM daily WHERE key = ?1 AND day BETWEEN ?2 AND ?3",
 };
 

@@ -1,22 +1,22 @@
 /* astore_sqlite.h - the SQLite backend of the analytics store (contract:
  * astore.h). The worker's database is <data_dir>/analytics.db.
  *
- * Schema (version 4; days are INTEGER days since 1970-01-01 UTC):
+ * Schema (version 5; days are INTEGER days since 1970-01-01 UTC):
  *   daily(key, day, clicks, bot_clicks,            PRIMARY KEY (key, day); one
- *         dev_desktop, ..., os_unknown,            row holds all of a link's day:
- *         hll BLOB, dims BLOB)                     counters, the visitors' sketch
- *                                                  (hll.h) and the breakdown
- *       values (dimset.h: (dim, value, clicks) entries; human clicks only; no
- *       "unknown" referrer/country entries - derived when read, older ones
- *       added to it). The dev_/br_/os_ columns (version 2) are read but no
- *       longer written: their values are dims entries since version 3.
- *       NULL blobs: no visitors (bots only) / no values.
+ *         hll BLOB, dims BLOB)                     row holds all of a link's day:
+ *                                                  counters, the visitors' sketch
+ *       (hll.h) and the breakdown values (dimset.h: (dim, value, clicks)
+ *       entries; human clicks only; no "unknown" referrer/country entries -
+ *       derived when read, older ones added to it). NULL blobs: no visitors
+ *       (bots only) / no values.
  *   visitor_keys(day PRIMARY KEY, key BLOB(32),    alg: the hash the key is
  *                alg)                              used with (visitor.h, version 4)
  *   consumer(id = 1, position TEXT, updated_ms, as_of_ms, newest_event_ms,
  *            events_total, corrupt_total)
- * Version 3 folded the tables uniq(key, day, hll) and dim(key, dim, day,
- * value, clicks) of versions 1-2 into the daily row (astore_migrations.c).
+ * History: version 2 added device/browser/os columns to daily; version 3
+ * folded the tables uniq(key, day, hll) and dim(key, dim, day, value,
+ * clicks) into the daily row; version 5 folded the columns into dims
+ * (astore_migrations.c).
  * The schema version is PRAGMA user_version; migrations are versioned steps.
  * No client address is stored: only sketches of keyed hashes. */
 #ifndef WL_ASTORE_SQLITE_H
@@ -38,8 +38,9 @@ void wl_astore_sqlite_set_commit_hook(int (*fn)(void *ctx), void *ctx);
 
 /* ---- internal to the backend (astore_sqlite.c, astore_migrations.c) ---- */
 
-/* The daily columns of wl_agg_ua_values[] (aggregate.h), in its order:
- * X(name) for each, joined by sep. */
+/* The daily columns of wl_agg_ua_values[] (aggregate.h) in schema versions
+ * 2-4, in its order: X(name) for each, joined by sep. Only the migrations
+ * that add (2) and fold (5) them use it. */
 #define WL_ASTORE_UA_COLUMNS(X, sep)                                                               \
     X("dev_desktop")                                                                               \
     sep X("dev_mobile") sep X("dev_tablet") sep X("dev_unknown") sep X("br_chrome")                \

@@ -3,6 +3,7 @@
  *   wl_hll_union(stored, batch)        union of two serialised sketches (hll.h)
  *   wl_dimset_merge(stored, batch)     sum of two packed breakdown sets (dimset.h)
  *   wl_dimset_pack(dim, value, clicks) aggregate: dim rows (schema 2) -> a set
+ *   wl_dimset_ua(dev_desktop, ...)     schema 2's device/browser/os columns -> a set
  * The two merges take NULL as the empty set, so one upsert serves rows with
  * and without visitors or breakdown values. A malformed stored blob fails
  * the statement, and so the batch, with s->blob_corrupt set: the store
@@ -66,6 +67,25 @@ static void fn_dimset_merge(sqlite3_context *ctx, int argc, sqlite3_value **argv
     }
     wl_dimset_encode(b);
     sqlite3_result_blob(ctx, b->out, (int)b->len, SQLITE_TRANSIENT);
+}
+
+/* wl_dimset_ua(dev_desktop, ..., os_unknown): the device/browser/os columns
+ * of schema 2 (wl_agg_ua_values' order) as a set, NULL when all are 0. */
+static void fn_dimset_ua(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+    sq_astore *s = sqlite3_user_data(ctx);
+    wl_dimset_buf *b = &s->merge;
+    for (int c = 0; c < argc && c < WL_AGG_UA_COLS; c++) {
+        sqlite3_int64 v = sqlite3_value_int64(argv[c]);
+        if (v > 0)
+            wl_dimset_add(b, wl_agg_ua_dim(c), wl_agg_ua_values[c], strlen(wl_agg_ua_values[c]),
+                          (uint64_t)v);
+    }
+    wl_dimset_encode(b);
+    if (b->len)
+        sqlite3_result_blob(ctx, b->out, (int)b->len, SQLITE_TRANSIENT);
+    else
+        sqlite3_result_null(ctx);
 }
 
 /* ---- wl_dimset_pack ------------------------------------------------------ */
@@ -140,5 +160,8 @@ int wl_asq_register_functions(sq_astore *s)
     if (rc == SQLITE_OK)
         rc = sqlite3_create_function_v2(s->db, "wl_dimset_pack", 3, flags, s, NULL, pack_step,
                                         pack_final, NULL);
+    if (rc == SQLITE_OK)
+        rc = sqlite3_create_function_v2(s->db, "wl_dimset_ua", WL_AGG_UA_COLS, flags, s,
+                                        fn_dimset_ua, NULL, NULL, NULL);
     return rc;
 }

@@ -15,10 +15,9 @@
 
 /* What the daily rows of a range add up to, before ranking. */
 typedef struct range_sums {
-    uint64_t ua[WL_AGG_UA_COLS]; /* device/browser/os columns */
-    wl_hll visitors;             /* union of the days' sketches */
-    wl_buf blobs;                /* the rows' breakdown sets, end to end */
-    size_t *ends;                /* blobs' end offsets, one per row with a set */
+    wl_hll visitors; /* union of the days' sketches */
+    wl_buf blobs;    /* the rows' breakdown sets, end to end */
+    size_t *ends;    /* blobs' end offsets, one per row with a set */
     size_t nblobs, cap;
 } range_sums;
 
@@ -40,9 +39,7 @@ static wl_status add_row(sqlite3_stmt *st, wl_day from, wl_astore_stats *out, ra
     out->daily[day - from] += c;
     out->clicks += c;
     out->bot_clicks += (uint64_t)sqlite3_column_int64(st, 2);
-    for (int i = 0; i < WL_AGG_UA_COLS; i++)
-        r->ua[i] += (uint64_t)sqlite3_column_int64(st, 3 + i);
-    const int hll = 3 + WL_AGG_UA_COLS, dims = hll + 1;
+    const int hll = 3, dims = 4;
     if (sqlite3_column_type(st, dims) != SQLITE_NULL)
         keep_blob(r, sqlite3_column_blob(st, dims), (size_t)sqlite3_column_bytes(st, dims));
     if (sqlite3_column_type(st, hll) == SQLITE_NULL)
@@ -116,8 +113,8 @@ static void rank_dim(wl_dim dim, wl_dimset_entry *e, size_t n, wl_astore_stats *
     out->nitems[dim] = k;
 }
 
-/* The breakdowns: every kept set plus the device/browser/os columns, summed
- * per (dim, value), each dimension ranked. */
+/* The breakdowns: every kept set summed per (dim, value), each dimension
+ * ranked. */
 static wl_status rank_dims(sq_astore *s, range_sums *r, wl_astore_stats *out)
 {
     wl_dimset_buf set = WL_DIMSET_BUF_INIT;
@@ -126,9 +123,6 @@ static wl_status rank_dims(sq_astore *s, range_sums *r, wl_astore_stats *out)
         size_t start = i ? r->ends[i - 1] : 0;
         ws = wl_dimset_decode(&set, (const uint8_t *)r->blobs.data + start, r->ends[i] - start);
     }
-    for (int c = 0; ws == WL_OK && c < WL_AGG_UA_COLS; c++)
-        wl_dimset_add(&set, wl_agg_ua_dim(c), wl_agg_ua_values[c], strlen(wl_agg_ua_values[c]),
-                      r->ua[c]);
     size_t n = ws == WL_OK ? wl_dimset_sum(&set) : 0;
     for (int d = 0, i = 0; ws == WL_OK && d < WL_DIM_COUNT_; d++) {
         int j = i;

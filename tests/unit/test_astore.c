@@ -347,6 +347,42 @@ static void test_v1_store_migrates_and_merges(void **state)
     wl_astore_close(s);
 }
 
+/* A version 2 file (device/browser/os as daily columns) migrates: the
+ * column counts become breakdown values, ranked as before. */
+static void test_v2_columns_migrate(void **state)
+{
+    fixture *f = *state;
+    sqlite3 *db;
+    assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
+    for (int i = 0; i < 2; i++)
+        assert_int_equal(sqlite3_exec(db, wl_astore_sqlite_migrations[i], NULL, NULL, NULL),
+                         SQLITE_OK);
+    assert_int_equal(sqlite3_exec(db,
+                                  "PRAGMA user_version = 2;"
+                                  "INSERT INTO daily(key, day, clicks, dev_mobile, br_firefox,"
+                                  " br_other, os_android) VALUES ('k', 20422, 3, 3, 2, 1, 3);"
+                                  "INSERT INTO daily(key, day, bot_clicks) VALUES ('k', 20421, 4);",
+                                  NULL, NULL, NULL),
+                     SQLITE_OK);
+    sqlite3_close(db);
+    wl_astore_close(open_store(f, 0)); /* migrates */
+    wl_astore *r = open_store(f, WL_ASTORE_READONLY);
+    wl_astore_stats *st = malloc(sizeof(*st));
+    assert_int_equal(wl_astore_stats_get(r, "k", 1, DAY - 1, DAY, st), WL_OK);
+    assert_int_equal(st->clicks, 3);
+    assert_int_equal(st->bot_clicks, 4);
+    assert_int_equal(st->nitems[WL_DIM_DEVICE], 1);
+    assert_string_equal(st->items[WL_DIM_DEVICE][0].value, "mobile");
+    assert_int_equal(st->items[WL_DIM_DEVICE][0].clicks, 3);
+    assert_int_equal(st->nitems[WL_DIM_BROWSER], 2);
+    assert_string_equal(st->items[WL_DIM_BROWSER][0].value, "Firefox");
+    assert_int_equal(st->items[WL_DIM_BROWSER][0].clicks, 2);
+    assert_string_equal(st->items[WL_DIM_BROWSER][1].value, "Other");
+    assert_string_equal(st->items[WL_DIM_OS][0].value, "Android");
+    free(st);
+    wl_astore_close(r);
+}
+
 /* More device/browser/os values than the top N: ranked and cut to "other"
  * across columns and rows together. */
 static void test_column_breakdown_top_n(void **state)
@@ -552,6 +588,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_visitor_keys_life_cycle, setup, teardown),
         cmocka_unit_test_setup_teardown(test_readonly_handles, setup, teardown),
         cmocka_unit_test_setup_teardown(test_v1_store_migrates_and_merges, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_v2_columns_migrate, setup, teardown),
         cmocka_unit_test_setup_teardown(test_column_breakdown_top_n, setup, teardown),
         cmocka_unit_test_setup_teardown(test_unknown_is_derived, setup, teardown),
         cmocka_unit_test_setup_teardown(test_sketches_merge_across_batches, setup, teardown),
