@@ -307,6 +307,22 @@ void wl_agg_prefetch(const wl_agg *a, wl_slice key, int64_t time_ms)
     __builtin_prefetch(&a->day_idx.slots[index_start(&a->day_idx, tag)]);
 }
 
+void wl_agg_prefetch_rows(const wl_agg *a, wl_slice key, int64_t time_ms, wl_dim dim,
+                          const char *value)
+{
+    if (!a->day_idx.slots || !a->dim_idx.slots)
+        return;
+    wl_day day = wl_day_from_ms(time_ms);
+    uint32_t tag = (uint32_t)hash_row(key.ptr, key.len, day, -1, "", 0);
+    uint64_t v = a->day_idx.slots[index_start(&a->day_idx, tag)]; /* cached by wl_agg_prefetch */
+    if (v && slot_tag(v) == tag)
+        __builtin_prefetch(&a->days[slot_row(v) - 1]);
+    size_t vlen = strlen(value);
+    tag = (uint32_t)hash_row(key.ptr, key.len, day, (int)dim, value,
+                             vlen > WL_DIM_VALUE_MAX ? WL_DIM_VALUE_MAX : vlen);
+    __builtin_prefetch(&a->dim_idx.slots[index_start(&a->dim_idx, tag)]);
+}
+
 /* ---- store helpers ------------------------------------------------------ */
 
 static int text_cmp(const char *a, size_t alen, const char *b, size_t blen)

@@ -164,6 +164,10 @@ wl_status wl_agg_add(wl_agg *a, const wl_click_facts *f);
  * same click). With a few hundred thousand rows in a batch, that miss was
  * most of wl_agg_add's time. */
 void wl_agg_prefetch(const wl_agg *a, wl_slice key, int64_t time_ms);
+/* The second stage, some work after the first: the (key, day) row its slot
+ * names, and the index slot of the row of (dim, value) on that day. */
+void wl_agg_prefetch_rows(const wl_agg *a, wl_slice key, int64_t time_ms, wl_dim dim,
+                          const char *value);
 
 /* ---- store helpers ------------------------------------------------------ */
 

@@ -214,6 +214,8 @@ static int on_record(void *ctx, unsigned partition, const uint8_t *payload, size
     if (!ua->is_bot) {
         const char *host = wl_enrich_memo_referrer(w->memo, ev.referrer.ptr, ev.referrer.len, buf);
         f.dims[WL_DIM_REF] = *host ? host : "unknown";
+        if (*host) /* the visitor hash below hides the misses */
+            wl_agg_prefetch_rows(&w->agg, ev.key, ev.time_ms, WL_DIM_REF, host);
         f.dims[WL_DIM_COUNTRY] = country_of(w, &ev, country);
         f.dims[WL_DIM_DEVICE] = ua->device;
         f.dims[WL_DIM_BROWSER] = ua->browser;
