@@ -49,7 +49,8 @@ static uint64_t siphash_pair(const wl_visitor_key *key, const uint8_t *addr, siz
 {
     unsigned char in[1 + 16 + WL_VISITOR_UA_MAX], out[crypto_shorthash_BYTES];
     in[0] = (unsigned char)addr_len;
-    memcpy(in + 1, addr, addr_len);
+    if (addr_len) /* addr may be NULL then */
+        memcpy(in + 1, addr, addr_len);
     if (ua_len)
         memcpy(in + 1 + addr_len, ua, ua_len);
     unsigned char k[crypto_shorthash_KEYBYTES]; /* both halves: every key bit counts */
