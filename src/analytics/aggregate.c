@@ -103,6 +103,25 @@ static uint64_t hash_row(const char *key, size_t key_len, wl_day day, int dim, c
     return fnv(h, value, value_len);
 }
 
+/* The index tags (aggregate.h, wl_agg_index) of a (key, day) row and of a
+ * (key, day, dim, value) row; value_len already cut to WL_DIM_VALUE_MAX. */
+static uint32_t day_tag(const char *key, size_t key_len, wl_day day)
+{
+    return (uint32_t)hash_row(key, key_len, day, -1, "", 0);
+}
+
+static uint32_t dim_tag(const char *key, size_t key_len, wl_day day, wl_dim dim, const char *value,
+                        size_t value_len)
+{
+    return (uint32_t)hash_row(key, key_len, day, (int)dim, value, value_len);
+}
+
+static size_t cut_len(const char *value)
+{
+    size_t n = strlen(value);
+    return n > WL_DIM_VALUE_MAX ? WL_DIM_VALUE_MAX : n;
+}
+
 static uint32_t slot_row(uint64_t slot)
 {
     return (uint32_t)slot; /* row index + 1 */
@@ -167,7 +186,7 @@ static void dims_reserve(wl_agg *a)
 
 static wl_agg_day *find_day(wl_agg *a, wl_slice key, wl_day day)
 {
-    uint32_t tag = (uint32_t)hash_row(key.ptr, key.len, day, -1, "", 0);
+    uint32_t tag = day_tag(key.ptr, key.len, day);
     index_reserve(&a->day_idx);
     uint32_t s = index_start(&a->day_idx, tag);
     for (uint64_t v; (v = a->day_idx.slots[s]) != 0; s = (s + 1) & a->day_idx.mask) {
@@ -188,10 +207,8 @@ static wl_agg_day *find_day(wl_agg *a, wl_slice key, wl_day day)
 
 static wl_agg_dim *find_dim(wl_agg *a, wl_agg_day *d, wl_dim dim, const char *value)
 {
-    size_t vlen = strlen(value);
-    if (vlen > WL_DIM_VALUE_MAX)
-        vlen = WL_DIM_VALUE_MAX;
-    uint32_t tag = (uint32_t)hash_row(d->key, d->key_len, d->day, (int)dim, value, vlen);
+    size_t vlen = cut_len(value);
+    uint32_t tag = dim_tag(d->key, d->key_len, d->day, dim, value, vlen);
     index_reserve(&a->dim_idx);
     uint32_t s = index_start(&a->dim_idx, tag);
     for (uint64_t v; (v = a->dim_idx.slots[s]) != 0; s = (s + 1) & a->dim_idx.mask) {
@@ -303,7 +320,7 @@ void wl_agg_prefetch(const wl_agg *a, wl_slice key, int64_t time_ms)
 {
     if (!a->day_idx.slots)
         return;
-    uint32_t tag = (uint32_t)hash_row(key.ptr, key.len, wl_day_from_ms(time_ms), -1, "", 0);
+    uint32_t tag = day_tag(key.ptr, key.len, wl_day_from_ms(time_ms));
     __builtin_prefetch(&a->day_idx.slots[index_start(&a->day_idx, tag)]);
 }
 
@@ -313,13 +330,11 @@ void wl_agg_prefetch_rows(const wl_agg *a, wl_slice key, int64_t time_ms, wl_dim
     if (!a->day_idx.slots || !a->dim_idx.slots)
         return;
     wl_day day = wl_day_from_ms(time_ms);
-    uint32_t tag = (uint32_t)hash_row(key.ptr, key.len, day, -1, "", 0);
+    uint32_t tag = day_tag(key.ptr, key.len, day);
     uint64_t v = a->day_idx.slots[index_start(&a->day_idx, tag)]; /* cached by wl_agg_prefetch */
     if (v && slot_tag(v) == tag)
         __builtin_prefetch(&a->days[slot_row(v) - 1]);
-    size_t vlen = strlen(value);
-    tag = (uint32_t)hash_row(key.ptr, key.len, day, (int)dim, value,
-                             vlen > WL_DIM_VALUE_MAX ? WL_DIM_VALUE_MAX : vlen);
+    tag = dim_tag(key.ptr, key.len, day, dim, value, cut_len(value));
     __builtin_prefetch(&a->dim_idx.slots[index_start(&a->dim_idx, tag)]);
 }
 
