@@ -8,6 +8,7 @@
  * lets rows keep plain pointers while the row arrays themselves grow. */
 #include "analytics/aggregate.h"
 
+#include <malloc.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -16,6 +17,7 @@
 #include "core/buf.h"
 
 #define ARENA_BLOCK 65536
+#define KEEP_ROWS 65536 /* row capacity kept across batches (index_reset) */
 
 struct wl_agg_arena {
     struct wl_agg_arena *next;
@@ -236,17 +238,45 @@ void wl_agg_init(wl_agg *a)
     memset(a, 0, sizeof(*a));
 }
 
+/* Empties an index for the next batch of its row array of capacity cap:
+ * keeps both up to KEEP_ROWS rows (a caught-up worker's batches reuse them
+ * without allocating); beyond, frees the index and returns true: the caller
+ * frees the rows, so that a catch-up burst of a million rows (~200 MB)
+ * does not stay resident for the life of the process. */
+static bool index_reset(wl_agg_index *ix, size_t cap)
+{
+    if (cap > KEEP_ROWS) {
+        free(ix->slots);
+        *ix = (wl_agg_index){0};
+        return true;
+    }
+    if (ix->slots)
+        memset(ix->slots, 0, (ix->mask + 1) * sizeof(uint64_t));
+    ix->used = 0;
+    return false;
+}
+
 void wl_agg_reset(wl_agg *a)
 {
     for (size_t i = 0; i < a->ndays; i++)
         if (a->days[i].cap > WL_AGG_INLINE_VISITORS)
             free(a->days[i].visitors);
     a->ndays = a->ndims = 0;
-    if (a->day_idx.slots)
-        memset(a->day_idx.slots, 0, (a->day_idx.mask + 1) * sizeof(uint64_t));
-    if (a->dim_idx.slots)
-        memset(a->dim_idx.slots, 0, (a->dim_idx.mask + 1) * sizeof(uint64_t));
-    a->day_idx.used = a->dim_idx.used = 0;
+    bool freed = false;
+    if (index_reset(&a->day_idx, a->days_cap)) {
+        free(a->days);
+        a->days = NULL;
+        a->days_cap = 0;
+        freed = true;
+    }
+    if (index_reset(&a->dim_idx, a->dims_cap)) {
+        free(a->dims);
+        a->dims = NULL;
+        a->dims_cap = 0;
+        freed = true;
+    }
+    if (freed)
+        malloc_trim(0); /* glibc keeps freed heap memory mapped; hand it back */
     /* keep one arena block for the next batch */
     if (a->arena) {
         arena_free(a->arena->next);

@@ -150,7 +150,8 @@ typedef struct wl_agg {
 } wl_agg;
 
 void wl_agg_init(wl_agg *a);
-/* Empties a, keeping its memory for the next batch. */
+/* Empties a, keeping its memory for the next batch up to 65,536 rows of
+ * each kind (more is freed: a catch-up burst's memory is returned). */
 void wl_agg_reset(wl_agg *a);
 /* Frees everything; a is left as after wl_agg_init(). */
 void wl_agg_release(wl_agg *a);

@@ -255,6 +255,42 @@ static void test_sort_rows(void **state)
     assert_ptr_equal(q[3], &d[0]);
 }
 
+/* A batch of many rows leaves no memory behind after reset (a catch-up
+ * burst), a small one keeps its arrays for the next batch; either way the
+ * next batch counts from zero. */
+static void test_reset_returns_big_batches(void **state)
+{
+    (void)state;
+    wl_agg a;
+    wl_agg_init(&a);
+    const char *dims[] = {"r.example", "unknown", "desktop", "Chrome", "Linux"};
+    for (int round = 0; round < 2; round++) {
+        int n = round ? 100 : 70000; /* over 65,536 rows, then few */
+        for (int i = 0; i < n; i++) {
+            char key[16];
+            snprintf(key, sizeof key, "k%d", i);
+            wl_click_facts f = {.key = wl_slice_make(key, strlen(key)),
+                                .has_visitor = true,
+                                .visitor_hash = (uint64_t)i};
+            memcpy(f.dims, dims, sizeof(dims));
+            assert_int_equal(wl_agg_add(&a, &f), WL_OK);
+        }
+        assert_int_equal(a.ndays, (size_t)n);
+        assert_int_equal(a.ndims, (size_t)n);
+        wl_agg_reset(&a);
+        assert_int_equal(a.ndays, 0);
+        if (round == 0) {
+            assert_null(a.days);
+            assert_null(a.dims);
+            assert_null(a.day_idx.slots);
+        } else {
+            assert_non_null(a.days);
+            assert_non_null(a.day_idx.slots);
+        }
+    }
+    wl_agg_release(&a);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -263,6 +299,7 @@ int main(void)
         cmocka_unit_test(test_top_n_and_other),
         cmocka_unit_test(test_sketch_sparse_matches_hll),
         cmocka_unit_test(test_sort_rows),
+        cmocka_unit_test(test_reset_returns_big_batches),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
