@@ -27,8 +27,10 @@
  * segments also mark the partition directory for an fsync (the file's name
  * must survive power loss too).
  *
- * Disk budget. disk_bytes is an atomic counter: producers add what they
- * write; each commit-thread tick re-measures the segment files and applies
+ * Disk budget. disk_bytes is an atomic counter: producers reserve what they
+ * are about to write (compare-and-swap, so concurrent producers never pass
+ * on the same room) and give back what a failed write did not; each
+ * commit-thread tick re-measures the segment files and applies
  * the difference, which picks up reclaims done by a consumer in any process.
  * An append is refused (dropped, counted) when it would exceed the budget;
  * the producer then also rotates away from a non-empty active segment, so
@@ -150,8 +152,9 @@ static void retire(emb_queue *q, int fd)
 }
 
 /* Re-measures the segment files and corrects disk_bytes by the difference
- * from its value before the walk. Appends during the walk may be counted
- * twice until the next tick: an over-estimate, the safe direction. */
+ * from its value before the walk. An append in flight (reserved, not yet
+ * written) or written during the walk makes it off by that append until the
+ * next tick. */
 static void remeasure_disk(emb_queue *q)
 {
     uint64_t before = atomic_load(&q->disk_bytes), now;
@@ -437,11 +440,30 @@ static void count(_Atomic uint64_t *c, uint64_t n)
     atomic_fetch_add_explicit(c, n, memory_order_relaxed);
 }
 
+/* Takes len bytes of the budget, all or nothing: producers of several loop
+ * threads append at once, and a check followed by an add let two of them
+ * pass on the same remaining room (the budget overshot by a batch). */
+static bool reserve(emb_queue *q, size_t len)
+{
+    uint64_t cur = atomic_load_explicit(&q->disk_bytes, memory_order_relaxed);
+    do {
+        if (cur + len > q->budget)
+            return false;
+    } while (!atomic_compare_exchange_weak_explicit(&q->disk_bytes, &cur, cur + len,
+                                                    memory_order_relaxed, memory_order_relaxed));
+    return true;
+}
+
+static void unreserve(emb_queue *q, size_t len)
+{
+    atomic_fetch_sub_explicit(&q->disk_bytes, len, memory_order_relaxed);
+}
+
 static wl_status emb_append(wl_queue_producer *p_, const uint8_t *buf, size_t len, uint32_t events)
 {
     emb_producer *p = (emb_producer *)p_;
     emb_queue *q = p->q;
-    if (atomic_load_explicit(&q->disk_bytes, memory_order_relaxed) + len > q->budget) {
+    if (!reserve(q, len)) {
         /* Seal what this producer wrote, so that a consumer can reclaim all
          * of it (the newest segment never is): see "Disk budget" above. A
          * failed rotation is retried at the next refused append. */
@@ -452,12 +474,14 @@ static wl_status emb_append(wl_queue_producer *p_, const uint8_t *buf, size_t le
     }
     if ((p->broken || (p->seg_size > 0 && p->seg_size + len > q->segment_bytes)) &&
         rotate(p) != WL_OK) {
+        unreserve(q, len);
         count(&q->dropped_io, events);
         return WL_EIO;
     }
     size_t done = write_all(p->fd, buf, len);
     p->seg_size += done;
-    count(&q->disk_bytes, done);
+    if (done < len)
+        unreserve(q, len - done);
     atomic_fetch_add_explicit(&p->written, done, memory_order_relaxed);
     if (done == len) {
         count(&q->appended_events, events);

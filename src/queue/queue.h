@@ -199,8 +199,9 @@ static inline void wl_queue_producer_free(wl_queue_producer *p)
 /* Appends the whole batch with one write() and resets it, whatever the
  * outcome. WL_OK: the records are in the OS page cache (survive kill -9).
  * WL_EFULL: over the disk budget; the batch's events are dropped and counted
- * in dropped_full (the budget may be overshot by at most one batch per
- * concurrent producer). WL_EIO: the write failed; records that reached the
+ * in dropped_full (concurrent appends cannot pass on the same room; the
+ * periodic re-measure of the files can be off by an append in flight until
+ * the next one). WL_EIO: the write failed; records that reached the
  * file before the error are kept (and will be read), the rest are counted in
  * dropped_io, and the next append starts a new segment. */
 static inline wl_status wl_queue_append(wl_queue_producer *p, wl_queue_batch *b)
