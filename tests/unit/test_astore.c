@@ -514,11 +514,12 @@ static void test_sketches_merge_across_batches(void **state)
     wl_astore_close(s);
 }
 
-/* A stored sketch that does not parse fails the whole batch: nothing of it
- * is committed, and the store says why. */
-static void test_corrupt_stored_sketch_fails_batch(void **state)
+/* Commits a batch for "abc", damages its stored row with `damage` (SQL),
+ * then checks that the next batch fails whole with WL_ECORRUPT and an error
+ * naming `what`, that the position did not move, and that the stats read
+ * refuses the row too. */
+static void check_corrupt_row_fails_batch(fixture *f, const char *damage, const char *what)
 {
-    fixture *f = *state;
     wl_astore *s = open_store(f, 0);
     wl_agg a;
     wl_agg_init(&a);
@@ -530,13 +531,12 @@ static void test_corrupt_stored_sketch_fails_batch(void **state)
 
     sqlite3 *raw;
     assert_int_equal(sqlite3_open(f->path, &raw), SQLITE_OK);
-    assert_int_equal(sqlite3_exec(raw, "UPDATE daily SET hll = x'010100020001'", NULL, NULL, NULL),
-                     SQLITE_OK); /* says 2 entries, has none */
+    assert_int_equal(sqlite3_exec(raw, damage, NULL, NULL, NULL), SQLITE_OK);
     sqlite3_close(raw);
 
     pos.part[0].offset = 999;
     assert_int_equal(wl_astore_apply(s, &b), WL_ECORRUPT);
-    assert_non_null(strstr(wl_astore_errmsg(s), "sketch"));
+    assert_non_null(strstr(wl_astore_errmsg(s), what));
     wl_astore_consumer c;
     assert_int_equal(wl_astore_consumer_get(s, &c), WL_OK);
     assert_int_equal(c.pos.part[0].offset, 0);
@@ -549,34 +549,19 @@ static void test_corrupt_stored_sketch_fails_batch(void **state)
     wl_astore_close(s);
 }
 
-/* Likewise a stored breakdown set that does not parse (dimset.h). */
+/* A stored sketch that does not parse fails the whole batch: nothing of it
+ * is committed, and the store says why. */
+static void test_corrupt_stored_sketch_fails_batch(void **state)
+{
+    /* says 2 entries, has none */
+    check_corrupt_row_fails_batch(*state, "UPDATE daily SET hll = x'010100020001'", "sketch");
+}
+
+/* Likewise a stored breakdown set that does not parse (dimset.h): an entry
+ * cut after its dim byte. */
 static void test_corrupt_stored_dims_fail_batch(void **state)
 {
-    fixture *f = *state;
-    wl_astore *s = open_store(f, 0);
-    wl_agg a;
-    wl_agg_init(&a);
-    add_clicks(&a, "abc", DAY, 5, 0, "r.example");
-    wl_queue_pos pos;
-    wl_queue_pos_init(&pos);
-    wl_astore_batch b = batch_of(&a, &pos);
-    assert_int_equal(wl_astore_apply(s, &b), WL_OK);
-    sqlite3 *raw;
-    assert_int_equal(sqlite3_open(f->path, &raw), SQLITE_OK);
-    assert_int_equal(sqlite3_exec(raw, "UPDATE daily SET dims = x'0100'", NULL, NULL, NULL),
-                     SQLITE_OK); /* an entry cut after its dim byte */
-    sqlite3_close(raw);
-    pos.part[0].offset = 999;
-    assert_int_equal(wl_astore_apply(s, &b), WL_ECORRUPT);
-    assert_non_null(strstr(wl_astore_errmsg(s), "corrupt"));
-    wl_astore_consumer c;
-    assert_int_equal(wl_astore_consumer_get(s, &c), WL_OK);
-    assert_int_equal(c.pos.part[0].offset, 0);
-    wl_astore_stats *st = malloc(sizeof(*st));
-    assert_int_equal(wl_astore_stats_get(s, "abc", 3, DAY, DAY, st), WL_ECORRUPT);
-    free(st);
-    wl_agg_release(&a);
-    wl_astore_close(s);
+    check_corrupt_row_fails_batch(*state, "UPDATE daily SET dims = x'0100'", "corrupt");
 }
 
 int main(void)
