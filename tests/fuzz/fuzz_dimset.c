@@ -33,11 +33,10 @@ static bool total(const wl_dimset_buf *b, uint64_t *out)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    if (size < 1)
+    const uint8_t *a, *b;
+    size_t alen, blen;
+    if (!fuzz_split(data, size, &a, &alen, &b, &blen))
         return 0;
-    size_t split = data[0] < size - 1 ? data[0] : size - 1;
-    const uint8_t *a = data + 1, *b = data + 1 + split;
-    size_t alen = split, blen = size - 1 - split;
 
     static wl_dimset_buf set, check;
     set.n = check.n = 0;

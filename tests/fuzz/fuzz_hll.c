@@ -32,11 +32,10 @@ static void check_round_trip(const wl_hll *h)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    if (size < 1)
+    const uint8_t *a, *b;
+    size_t alen, blen;
+    if (!fuzz_split(data, size, &a, &alen, &b, &blen))
         return 0;
-    size_t split = data[0] < size - 1 ? data[0] : size - 1;
-    const uint8_t *a = data + 1, *b = data + 1 + split;
-    size_t alen = split, blen = size - 1 - split;
 
     static wl_hll ha, hb;
     bool a_ok = wl_hll_deserialize(&ha, a, alen) == WL_OK;
